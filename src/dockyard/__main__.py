@@ -1,0 +1,5 @@
+"""``python -m dockyard`` runs the ``dockyard`` command."""
+
+from dockyard.cli.main import main
+
+main()

@@ -1,0 +1,88 @@
+"""The composition root: settings in, a Starlette app with every service wired out."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import AsyncIterator
+
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+
+from dockyard.config import Settings
+from dockyard.metadata import migrate
+from dockyard.metadata.db import Database
+from dockyard.metadata.store import RegistryStore
+from dockyard.registry.errors import RegistryError
+from dockyard.registry.service import RegistryServices
+from dockyard.storage import StorageDriver
+from dockyard.storage.filesystem import FilesystemDriver
+from dockyard.storage.memory import MemoryDriver
+from dockyard.web.errors import (
+    http_error_handler,
+    registry_error_handler,
+    unexpected_error_handler,
+)
+from dockyard.web.middleware import RegistryHeaders
+from dockyard.web.v2.routes import ROUTES as V2_ROUTES
+
+log = logging.getLogger("dockyard")
+
+#: Environment variable through which ``dockyard serve`` hands settings to worker processes.
+SETTINGS_ENV = "DOCKYARD_SERVE_SETTINGS_JSON"
+
+
+def build_storage(settings: Settings) -> StorageDriver:
+    """The storage driver the settings name."""
+    if settings.storage.driver == "memory":
+        return MemoryDriver()
+    return FilesystemDriver(settings.storage_root, fsync=settings.storage.fsync)
+
+
+def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
+    """Build the ASGI application for ``settings``."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if run_migrations:
+            await anyio.to_thread.run_sync(migrate.upgrade, settings.resolved_database_url)
+        db = Database(settings.resolved_database_url)
+        storage = build_storage(settings)
+        store = RegistryStore(db)
+        app.state.settings = settings
+        app.state.db = db
+        app.state.storage = storage
+        app.state.registry = RegistryServices.build(
+            store,
+            storage,
+            delete_enabled=settings.registry.delete_enabled,
+            max_manifest_bytes=settings.registry.max_manifest_bytes,
+            max_page_size=settings.registry.max_page_size,
+        )
+        try:
+            yield
+        finally:
+            await storage.close()
+            await db.close()
+
+    return Starlette(
+        routes=V2_ROUTES,
+        middleware=[Middleware(RegistryHeaders)],
+        exception_handlers={
+            RegistryError: registry_error_handler,
+            HTTPException: http_error_handler,
+            Exception: unexpected_error_handler,
+        },
+        lifespan=lifespan,
+    )
+
+
+def create_app_from_env() -> Starlette:
+    """Factory for server worker processes: settings come from :data:`SETTINGS_ENV`."""
+    data = json.loads(os.environ[SETTINGS_ENV])
+    return create_app(Settings.model_validate(data), run_migrations=False)

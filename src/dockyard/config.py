@@ -1,0 +1,96 @@
+"""One typed settings object: defaults < TOML file < ``DOCKYARD_*`` environment < CLI flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class StorageSettings(BaseModel):
+    """Where blobs live."""
+
+    driver: Literal["filesystem", "memory"] = "filesystem"
+    #: Root directory of the filesystem driver (default: ``<data_dir>/storage``).
+    root: Path | None = None
+    #: fsync blob data and directories before a blob becomes visible.
+    fsync: bool = True
+
+
+class RegistrySettings(BaseModel):
+    """Behaviour of the registry API."""
+
+    #: Allow DELETE of manifests, tags and blobs (405 UNSUPPORTED when off).
+    delete_enabled: bool = True
+    #: Largest manifest accepted, in bytes (larger: 413).
+    max_manifest_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    #: Most entries one page of tags or catalog returns.
+    max_page_size: int = Field(default=10_000, ge=1)
+
+
+class Settings(BaseSettings):
+    """Everything Dockyard can be configured with."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DOCKYARD_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=5000, ge=0, le=65535)
+    data_dir: Path = Path("data")
+    #: SQLAlchemy URL of the metadata database (default: SQLite in the data directory).
+    database_url: str | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    workers: int = Field(default=1, ge=1, le=64)
+    storage: StorageSettings = StorageSettings()
+    registry: RegistrySettings = RegistrySettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = _TOML_FILE.get("path")
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to ``sqlite`` in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'dockyard.db').resolve()}"
+
+    @property
+    def storage_root(self) -> Path:
+        """Root of the filesystem storage driver."""
+        return self.storage.root or self.data_dir / "storage"
+
+
+_TOML_FILE: dict[str, Path | None] = {}
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from ``config_file`` (TOML), the environment and ``overrides``."""
+    if config_file is not None and not config_file.is_file():
+        raise FileNotFoundError(f"config file {config_file} does not exist")
+    _TOML_FILE["path"] = config_file
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    finally:
+        _TOML_FILE.pop("path", None)

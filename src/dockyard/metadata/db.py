@@ -1,0 +1,102 @@
+"""Database engines: SQLite (default) or PostgreSQL, with explicit read and write transactions.
+
+On SQLite, writes use ``BEGIN IMMEDIATE`` on their own engine so concurrent writers queue on
+the busy timeout instead of failing, while reads (WAL mode) never block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=30000",
+)
+
+
+def async_url(url: str) -> URL:
+    """The async-driver form of a database URL (aiosqlite or psycopg)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if parsed.get_backend_name() == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    raise ValueError(f"unsupported database {parsed.get_backend_name()!r}")
+
+
+def sync_url(url: str) -> URL:
+    """The sync-driver form of a database URL, used by migrations."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(drivername="sqlite+pysqlite")
+    if parsed.get_backend_name() == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    raise ValueError(f"unsupported database {parsed.get_backend_name()!r}")
+
+
+def _sqlite_engine(url: URL, begin: str, pool_size: int) -> AsyncEngine:
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
+
+
+class Database:
+    """Owns the engines; hands out connections inside a transaction."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        parsed = async_url(url)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite":
+            self._read = _sqlite_engine(parsed, "BEGIN", pool_size)
+            self._write = _sqlite_engine(parsed, "BEGIN IMMEDIATE", 4)
+        else:
+            engine = create_async_engine(
+                parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            )
+            self._read = self._write = engine
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a read transaction."""
+        async with self._read.connect() as conn, conn.begin():
+            yield conn
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a write transaction, committed on success."""
+        async with self._write.begin() as conn:
+            yield conn
+
+    def insert(self, table: Table) -> Any:
+        """A dialect insert that supports ``on_conflict_do_nothing``/``_update``."""
+        if self.dialect == "sqlite":
+            return sqlite.insert(table)
+        return postgresql.insert(table)
+
+    async def close(self) -> None:
+        """Dispose of every pooled connection."""
+        await self._read.dispose()
+        if self._write is not self._read:
+            await self._write.dispose()

@@ -1,0 +1,369 @@
+"""Queries of the registry's metadata: repositories, blobs, uploads, manifests, tags.
+
+Every statement here is portable between SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from dockyard.metadata.db import Database
+from dockyard.metadata.tables import (
+    blobs,
+    manifest_references,
+    manifests,
+    repositories,
+    repository_blobs,
+    tags,
+    uploads,
+)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestRecord:
+    """A stored manifest."""
+
+    id: int
+    digest: str
+    media_type: str
+    size: int
+    payload: bytes
+    artifact_type: str | None
+    subject_digest: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRecord:
+    """A blob upload in progress."""
+
+    id: str
+    repository: str
+    size: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceRecord:
+    """Something a manifest points at: a ``blob`` (config, layer) or a child ``manifest``."""
+
+    digest: str
+    kind: str
+
+
+_MANIFEST_COLUMNS = (
+    manifests.c.id,
+    manifests.c.digest,
+    manifests.c.media_type,
+    manifests.c.size,
+    manifests.c.payload,
+    manifests.c.artifact_type,
+    manifests.c.subject_digest,
+)
+
+
+def _manifest(row: Sequence[object]) -> ManifestRecord:
+    return ManifestRecord(*row)  # type: ignore[arg-type]
+
+
+class RegistryStore:
+    """The registry's view of the metadata database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- repositories ------------------------------------------------------------------
+    async def _ensure_repository(self, conn: AsyncConnection, name: str) -> int:
+        stmt = (
+            self.db.insert(repositories)
+            .values(name=name, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        await conn.execute(stmt)
+        repo_id = await conn.scalar(select(repositories.c.id).where(repositories.c.name == name))
+        assert repo_id is not None
+        return int(repo_id)
+
+    async def repository_exists(self, name: str) -> bool:
+        """True when a repository of that name exists."""
+        async with self.db.read() as conn:
+            found = await conn.scalar(select(repositories.c.id).where(repositories.c.name == name))
+        return found is not None
+
+    async def list_repositories(self, *, after: str | None, limit: int) -> list[str]:
+        """Repository names in lexical order, after ``after``."""
+        stmt = select(repositories.c.name).order_by(repositories.c.name).limit(limit)
+        if after:
+            stmt = stmt.where(repositories.c.name > after)
+        async with self.db.read() as conn:
+            return list((await conn.scalars(stmt)).all())
+
+    # --- blobs ---------------------------------------------------------------------------
+    async def blob_size_in_repository(self, name: str, digest: str) -> int | None:
+        """Size of ``digest`` if the repository may serve it."""
+        stmt = (
+            select(blobs.c.size)
+            .select_from(
+                repository_blobs.join(blobs, blobs.c.digest == repository_blobs.c.digest).join(
+                    repositories, repositories.c.id == repository_blobs.c.repository_id
+                )
+            )
+            .where(repositories.c.name == name, repository_blobs.c.digest == digest)
+        )
+        async with self.db.read() as conn:
+            size = await conn.scalar(stmt)
+        return None if size is None else int(size)
+
+    async def link_blob(
+        self, name: str, digest: str, size: int, *, finished_upload: str | None = None
+    ) -> None:
+        """Record the blob and let repository ``name`` serve it (idempotent)."""
+        now = utcnow()
+        async with self.db.write() as conn:
+            repo_id = await self._ensure_repository(conn, name)
+            await conn.execute(
+                self.db.insert(blobs)
+                .values(digest=digest, size=size, created_at=now)
+                .on_conflict_do_nothing(index_elements=["digest"])
+            )
+            await conn.execute(
+                self.db.insert(repository_blobs)
+                .values(repository_id=repo_id, digest=digest, created_at=now)
+                .on_conflict_do_nothing(index_elements=["repository_id", "digest"])
+            )
+            if finished_upload is not None:
+                await conn.execute(delete(uploads).where(uploads.c.id == finished_upload))
+
+    async def unlink_blob(self, name: str, digest: str) -> bool:
+        """Stop repository ``name`` from serving ``digest``; False if it did not."""
+        repo = select(repositories.c.id).where(repositories.c.name == name).scalar_subquery()
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                delete(repository_blobs).where(
+                    repository_blobs.c.repository_id == repo, repository_blobs.c.digest == digest
+                )
+            )
+        return bool(result.rowcount)
+
+    async def missing_blobs(self, name: str, digests: Iterable[str]) -> list[str]:
+        """Those of ``digests`` that repository ``name`` cannot serve."""
+        wanted = set(digests)
+        if not wanted:
+            return []
+        stmt = (
+            select(repository_blobs.c.digest)
+            .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
+            .where(repositories.c.name == name, repository_blobs.c.digest.in_(wanted))
+        )
+        async with self.db.read() as conn:
+            present = set((await conn.scalars(stmt)).all())
+        return sorted(wanted - present)
+
+    # --- uploads -------------------------------------------------------------------------
+    async def create_upload(self, upload_id: str, name: str) -> None:
+        """Record a new upload session."""
+        now = utcnow()
+        async with self.db.write() as conn:
+            await conn.execute(
+                uploads.insert().values(
+                    id=upload_id, repository=name, size=0, created_at=now, updated_at=now
+                )
+            )
+
+    async def get_upload(self, upload_id: str) -> UploadRecord | None:
+        """The upload session, if it exists."""
+        stmt = select(
+            uploads.c.id, uploads.c.repository, uploads.c.size, uploads.c.created_at
+        ).where(uploads.c.id == upload_id)
+        async with self.db.read() as conn:
+            row = (await conn.execute(stmt)).first()
+        return None if row is None else UploadRecord(*row)
+
+    async def set_upload_size(self, upload_id: str, size: int) -> None:
+        """Record how much an upload has received."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(uploads)
+                .where(uploads.c.id == upload_id)
+                .values(size=size, updated_at=utcnow())
+            )
+
+    async def delete_upload(self, upload_id: str) -> None:
+        """Forget an upload session."""
+        async with self.db.write() as conn:
+            await conn.execute(delete(uploads).where(uploads.c.id == upload_id))
+
+    # --- manifests -----------------------------------------------------------------------
+    async def put_manifest(
+        self,
+        name: str,
+        *,
+        digest: str,
+        media_type: str,
+        payload: bytes,
+        artifact_type: str | None,
+        subject_digest: str | None,
+        references: Sequence[ReferenceRecord],
+        tag: str | None,
+    ) -> None:
+        """Store a manifest (idempotent by digest) and point ``tag`` at it."""
+        now = utcnow()
+        async with self.db.write() as conn:
+            repo_id = await self._ensure_repository(conn, name)
+            await conn.execute(
+                self.db.insert(manifests)
+                .values(
+                    repository_id=repo_id,
+                    digest=digest,
+                    media_type=media_type,
+                    artifact_type=artifact_type,
+                    subject_digest=subject_digest,
+                    size=len(payload),
+                    payload=payload,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["repository_id", "digest"])
+            )
+            manifest_id = await conn.scalar(
+                select(manifests.c.id).where(
+                    manifests.c.repository_id == repo_id, manifests.c.digest == digest
+                )
+            )
+            assert manifest_id is not None
+            if references:
+                await conn.execute(
+                    self.db.insert(manifest_references).on_conflict_do_nothing(),
+                    [
+                        {"manifest_id": manifest_id, "digest": r.digest, "kind": r.kind}
+                        for r in references
+                    ],
+                )
+            if tag is not None:
+                insert = self.db.insert(tags).values(
+                    repository_id=repo_id,
+                    name=tag,
+                    manifest_id=manifest_id,
+                    created_at=now,
+                    updated_at=now,
+                )
+                await conn.execute(
+                    insert.on_conflict_do_update(
+                        index_elements=["repository_id", "name"],
+                        set_={"manifest_id": manifest_id, "updated_at": now},
+                    )
+                )
+
+    async def missing_manifests(self, name: str, digests: Iterable[str]) -> list[str]:
+        """Those of ``digests`` that are not manifests of repository ``name``."""
+        wanted = set(digests)
+        if not wanted:
+            return []
+        stmt = (
+            select(manifests.c.digest)
+            .join(repositories, repositories.c.id == manifests.c.repository_id)
+            .where(repositories.c.name == name, manifests.c.digest.in_(wanted))
+        )
+        async with self.db.read() as conn:
+            present = set((await conn.scalars(stmt)).all())
+        return sorted(wanted - present)
+
+    async def manifest_by_digest(self, name: str, digest: str) -> ManifestRecord | None:
+        """The manifest ``digest`` of repository ``name``."""
+        stmt = (
+            select(*_MANIFEST_COLUMNS)
+            .join(repositories, repositories.c.id == manifests.c.repository_id)
+            .where(repositories.c.name == name, manifests.c.digest == digest)
+        )
+        async with self.db.read() as conn:
+            row = (await conn.execute(stmt)).first()
+        return None if row is None else _manifest(row)
+
+    async def manifest_by_tag(self, name: str, tag: str) -> ManifestRecord | None:
+        """The manifest tag ``tag`` of repository ``name`` points at."""
+        stmt = (
+            select(*_MANIFEST_COLUMNS)
+            .select_from(
+                tags.join(manifests, manifests.c.id == tags.c.manifest_id).join(
+                    repositories, repositories.c.id == tags.c.repository_id
+                )
+            )
+            .where(repositories.c.name == name, tags.c.name == tag)
+        )
+        async with self.db.read() as conn:
+            row = (await conn.execute(stmt)).first()
+        return None if row is None else _manifest(row)
+
+    async def delete_tag(self, name: str, tag: str) -> bool:
+        """Remove one tag; False if it did not exist."""
+        repo = select(repositories.c.id).where(repositories.c.name == name).scalar_subquery()
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                delete(tags).where(tags.c.repository_id == repo, tags.c.name == tag)
+            )
+        return bool(result.rowcount)
+
+    async def delete_manifest(self, name: str, digest: str) -> bool:
+        """Remove a manifest with its tags and references; False if it did not exist."""
+        repo = select(repositories.c.id).where(repositories.c.name == name).scalar_subquery()
+        async with self.db.write() as conn:
+            manifest_id = await conn.scalar(
+                select(manifests.c.id).where(
+                    manifests.c.repository_id == repo, manifests.c.digest == digest
+                )
+            )
+            if manifest_id is None:
+                return False
+            await conn.execute(delete(tags).where(tags.c.manifest_id == manifest_id))
+            await conn.execute(
+                delete(manifest_references).where(manifest_references.c.manifest_id == manifest_id)
+            )
+            await conn.execute(delete(manifests).where(manifests.c.id == manifest_id))
+        return True
+
+    async def list_tags(self, name: str, *, after: str | None, limit: int) -> list[str] | None:
+        """Tag names in lexical order after ``after``; None when the repository is unknown."""
+        async with self.db.read() as conn:
+            repo_id = await conn.scalar(
+                select(repositories.c.id).where(repositories.c.name == name)
+            )
+            if repo_id is None:
+                return None
+            stmt = (
+                select(tags.c.name)
+                .where(tags.c.repository_id == repo_id)
+                .order_by(tags.c.name)
+                .limit(limit)
+            )
+            if after:
+                stmt = stmt.where(tags.c.name > after)
+            return list((await conn.scalars(stmt)).all())
+
+    async def referrers(
+        self, name: str, subject_digest: str, artifact_type: str | None = None
+    ) -> list[ManifestRecord]:
+        """Manifests of repository ``name`` whose subject is ``subject_digest``."""
+        conditions = [repositories.c.name == name, manifests.c.subject_digest == subject_digest]
+        if artifact_type is not None:
+            conditions.append(manifests.c.artifact_type == artifact_type)
+        stmt = (
+            select(*_MANIFEST_COLUMNS)
+            .join(repositories, repositories.c.id == manifests.c.repository_id)
+            .where(and_(*conditions))
+            .order_by(manifests.c.created_at, manifests.c.id)
+        )
+        async with self.db.read() as conn:
+            return [_manifest(row) for row in (await conn.execute(stmt)).all()]
+
+    async def count_blobs(self) -> int:
+        """How many distinct blobs are recorded (for diagnostics and tests)."""
+        async with self.db.read() as conn:
+            return int(await conn.scalar(select(func.count()).select_from(blobs)) or 0)

@@ -1,0 +1,1 @@
+"""The registry's services: blobs, uploads, manifests, tags and referrers."""

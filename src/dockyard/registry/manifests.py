@@ -1,0 +1,265 @@
+"""Manifest service: put, get, delete by tag or digest; tag lists, catalog and referrers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from dockyard.metadata.store import ManifestRecord, ReferenceRecord, RegistryStore
+from dockyard.oci import mediatypes as mt
+from dockyard.oci.digest import Digest, is_digest
+from dockyard.oci.manifest import InvalidManifest, Manifest, parse_manifest
+from dockyard.registry.errors import (
+    DigestInvalid,
+    ManifestBlobUnknown,
+    ManifestInvalid,
+    ManifestTooLarge,
+    ManifestUnknown,
+    NameUnknown,
+    PaginationInvalid,
+    Unsupported,
+)
+from dockyard.registry.validation import check_name, check_tag, parse_digest
+
+
+@dataclass(frozen=True, slots=True)
+class StoredManifest:
+    """A manifest as the registry sends it."""
+
+    digest: str
+    media_type: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PutResult:
+    """What storing a manifest produced."""
+
+    digest: str
+    subject: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a lexically ordered listing; ``next_last`` is set when more follow."""
+
+    items: list[str]
+    next_last: str | None
+
+
+class ManifestService:
+    """Stores and serves manifests, tags and referrers."""
+
+    def __init__(
+        self,
+        store: RegistryStore,
+        *,
+        delete_enabled: bool,
+        max_manifest_bytes: int,
+        max_page_size: int,
+    ) -> None:
+        self.store = store
+        self.delete_enabled = delete_enabled
+        self.max_manifest_bytes = max_manifest_bytes
+        self.max_page_size = max_page_size
+
+    # --- put -----------------------------------------------------------------------------
+    async def put(
+        self, name: str, reference: str, payload: bytes, content_type: str | None
+    ) -> PutResult:
+        """Validate and store a manifest under a tag or its digest."""
+        check_name(name)
+        if len(payload) > self.max_manifest_bytes:
+            raise ManifestTooLarge(
+                f"manifest is {len(payload)} bytes, limit is {self.max_manifest_bytes}",
+                {"size": len(payload), "limit": self.max_manifest_bytes},
+            )
+        tag: str | None = None
+        if is_digest(reference):
+            expected = parse_digest(reference)
+            digest = Digest.of(payload, expected.algorithm)
+            if digest != expected:
+                raise DigestInvalid(
+                    f"manifest digest is {digest}, not {expected}",
+                    {"expected": str(expected), "actual": str(digest)},
+                )
+        else:
+            tag = check_tag(reference)
+            digest = Digest.of(payload)
+        try:
+            manifest = parse_manifest(payload, content_type)
+        except InvalidManifest as exc:
+            raise ManifestInvalid(str(exc)) from None
+        await self._check_references(name, manifest)
+        references = [ReferenceRecord(d.digest, "blob") for d in manifest.blob_references]
+        references += [ReferenceRecord(d.digest, "manifest") for d in manifest.manifests]
+        subject = manifest.subject.digest if manifest.subject else None
+        await self.store.put_manifest(
+            name,
+            digest=str(digest),
+            media_type=manifest.media_type,
+            payload=payload,
+            artifact_type=manifest.referrer_artifact_type,
+            subject_digest=subject,
+            references=_unique(references),
+            tag=tag,
+        )
+        return PutResult(str(digest), subject)
+
+    async def _check_references(self, name: str, manifest: Manifest) -> None:
+        missing_blobs = await self.store.missing_blobs(
+            name, (d.digest for d in manifest.blob_references)
+        )
+        if missing_blobs:
+            raise ManifestBlobUnknown(
+                f"manifest references unknown blob {missing_blobs[0]}",
+                {"digest": missing_blobs[0], "missing": missing_blobs},
+            )
+        missing = await self.store.missing_manifests(name, (d.digest for d in manifest.manifests))
+        if missing:
+            raise ManifestUnknown(
+                f"index references unknown manifest {missing[0]}",
+                {"digest": missing[0], "missing": missing},
+            )
+
+    # --- get -----------------------------------------------------------------------------
+    async def get(
+        self, name: str, reference: str, accept: frozenset[str] | None = None
+    ) -> StoredManifest:
+        """The manifest a tag or digest names, negotiated against ``accept``.
+
+        When a client does not accept an index (old clients), the linux/amd64 image of it
+        is served instead, if there is one of an acceptable type.
+        """
+        check_name(name)
+        record = await self._find(name, reference)
+        if (
+            accept
+            and "*/*" not in accept
+            and record.media_type not in accept
+            and record.media_type in mt.INDEXES
+        ):
+            chosen = await self._platform_fallback(name, record, accept)
+            if chosen is not None:
+                record = chosen
+        return StoredManifest(record.digest, record.media_type, record.payload)
+
+    async def _find(self, name: str, reference: str) -> ManifestRecord:
+        if is_digest(reference):
+            digest = parse_digest(reference)
+            record = await self.store.manifest_by_digest(name, str(digest))
+        else:
+            check_tag(reference)
+            record = await self.store.manifest_by_tag(name, reference)
+        if record is None:
+            raise ManifestUnknown(
+                f"manifest {reference} unknown to repository {name}", {"reference": reference}
+            )
+        return record
+
+    async def _platform_fallback(
+        self, name: str, index: ManifestRecord, accept: frozenset[str]
+    ) -> ManifestRecord | None:
+        try:
+            children = json.loads(index.payload).get("manifests") or []
+        except ValueError:
+            return None
+        for child in children:
+            platform = child.get("platform") or {}
+            if (
+                platform.get("os") == "linux"
+                and platform.get("architecture") == "amd64"
+                and child.get("mediaType") in accept
+            ):
+                return await self.store.manifest_by_digest(name, child.get("digest", ""))
+        return None
+
+    # --- delete --------------------------------------------------------------------------
+    async def delete(self, name: str, reference: str) -> None:
+        """Delete a tag (only the tag) or a manifest by digest (with its tags)."""
+        check_name(name)
+        if not self.delete_enabled:
+            raise Unsupported("deletion is disabled on this registry")
+        if is_digest(reference):
+            digest = parse_digest(reference)
+            found = await self.store.delete_manifest(name, str(digest))
+        else:
+            found = await self.store.delete_tag(name, check_tag(reference))
+        if not found:
+            raise ManifestUnknown(
+                f"manifest {reference} unknown to repository {name}", {"reference": reference}
+            )
+
+    # --- listings ------------------------------------------------------------------------
+    async def tags(self, name: str, n: str | None, last: str | None) -> Page:
+        """One page of the repository's tags."""
+        check_name(name)
+        limit = self._page_size(n)
+        if limit == 0:
+            if not await self.store.repository_exists(name):
+                raise NameUnknown(f"repository {name} not known", {"name": name})
+            return Page([], None)
+        items = await self.store.list_tags(name, after=last, limit=limit + 1)
+        if items is None:
+            raise NameUnknown(f"repository {name} not known", {"name": name})
+        return _page(items, limit)
+
+    async def catalog(self, n: str | None, last: str | None) -> Page:
+        """One page of repository names."""
+        limit = self._page_size(n)
+        if limit == 0:
+            return Page([], None)
+        return _page(await self.store.list_repositories(after=last, limit=limit + 1), limit)
+
+    def _page_size(self, n: str | None) -> int:
+        if n is None or n == "":
+            return self.max_page_size
+        try:
+            value = int(n)
+        except ValueError:
+            raise PaginationInvalid(f"n must be a number, not {n[:50]!r}", {"n": n[:50]}) from None
+        if value < 0:
+            raise PaginationInvalid("n must not be negative", {"n": value})
+        return min(value, self.max_page_size)
+
+    # --- referrers -----------------------------------------------------------------------
+    async def referrers(
+        self, name: str, digest_text: str, artifact_type: str | None
+    ) -> dict[str, object]:
+        """An OCI image index of the manifests whose subject is ``digest_text``."""
+        check_name(name)
+        digest = parse_digest(digest_text)
+        records = await self.store.referrers(name, str(digest), artifact_type or None)
+        descriptors: list[dict[str, object]] = []
+        for record in records:
+            descriptor: dict[str, object] = {
+                "mediaType": record.media_type,
+                "digest": record.digest,
+                "size": record.size,
+            }
+            if record.artifact_type:
+                descriptor["artifactType"] = record.artifact_type
+            annotations = _annotations(record.payload)
+            if annotations:
+                descriptor["annotations"] = annotations
+            descriptors.append(descriptor)
+        return {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": descriptors}
+
+
+def _page(items: list[str], limit: int) -> Page:
+    if len(items) > limit:
+        items = items[:limit]
+        return Page(items, items[-1])
+    return Page(items, None)
+
+
+def _annotations(payload: bytes) -> dict[str, str] | None:
+    try:
+        value = json.loads(payload).get("annotations")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, dict) and value else None
+
+
+def _unique(references: list[ReferenceRecord]) -> list[ReferenceRecord]:
+    return list(dict.fromkeys(references))

@@ -1,0 +1,42 @@
+"""The registry's services bundled together, as the web layer receives them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dockyard.metadata.store import RegistryStore
+from dockyard.registry.blobs import BlobService
+from dockyard.registry.manifests import ManifestService
+from dockyard.registry.uploads import UploadService
+from dockyard.storage import StorageDriver
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryServices:
+    """Blob, upload and manifest services sharing one store and one storage driver."""
+
+    blobs: BlobService
+    uploads: UploadService
+    manifests: ManifestService
+
+    @classmethod
+    def build(
+        cls,
+        store: RegistryStore,
+        storage: StorageDriver,
+        *,
+        delete_enabled: bool,
+        max_manifest_bytes: int,
+        max_page_size: int,
+    ) -> RegistryServices:
+        """Wire the three services over ``store`` and ``storage``."""
+        return cls(
+            blobs=BlobService(store, storage, delete_enabled=delete_enabled),
+            uploads=UploadService(store, storage),
+            manifests=ManifestService(
+                store,
+                delete_enabled=delete_enabled,
+                max_manifest_bytes=max_manifest_bytes,
+                max_page_size=max_page_size,
+            ),
+        )

@@ -1,0 +1,11 @@
+"""Blob storage: one driver interface (shaped for object stores) and its drivers."""
+
+from dockyard.storage.interface import (
+    ObjectInfo,
+    StorageDriver,
+    StorageError,
+    StorageNotFound,
+    UploadOffsetMismatch,
+)
+
+__all__ = ["ObjectInfo", "StorageDriver", "StorageError", "StorageNotFound", "UploadOffsetMismatch"]

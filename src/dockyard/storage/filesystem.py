@@ -1,0 +1,204 @@
+"""Local-disk storage driver: objects are files under one root directory."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator
+from pathlib import Path
+
+import anyio.to_thread
+
+from dockyard.storage import paths
+from dockyard.storage.interface import (
+    InvalidKey,
+    ObjectInfo,
+    StorageDriver,
+    StorageNotFound,
+    UploadOffsetMismatch,
+)
+
+_KEY_COMPONENT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+_WRITE_BUFFER = 1 << 20
+_READ_CHUNK = 1 << 20
+
+
+class FilesystemDriver(StorageDriver):
+    """Stores each object as ``<root>/<key>``; uploads as ``<root>/uploads/<id>/data``."""
+
+    def __init__(self, root: Path, *, fsync: bool = True) -> None:
+        self.root = root.resolve()
+        self.fsync = fsync
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    # --- helpers ---------------------------------------------------------------------
+    def _path(self, key: str) -> Path:
+        parts = key.split("/")
+        if not key or not all(_KEY_COMPONENT_RE.match(p) for p in parts):
+            raise InvalidKey(f"invalid storage key {key!r}")
+        return self.root.joinpath(*parts)
+
+    def _upload_path(self, upload_id: str) -> Path:
+        return self._path(paths.upload_prefix(upload_id) + "data")
+
+    def _sync(self, fd: int) -> None:
+        if self.fsync:
+            os.fsync(fd)
+
+    # --- whole objects -------------------------------------------------------------
+    async def stat(self, key: str) -> ObjectInfo | None:
+        try:
+            st = os.stat(self._path(key))
+        except FileNotFoundError:
+            return None
+        return ObjectInfo(key=key, size=st.st_size)
+
+    async def get(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return await anyio.to_thread.run_sync(path.read_bytes)
+        except FileNotFoundError:
+            raise StorageNotFound(key) from None
+
+    async def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        await anyio.to_thread.run_sync(self._put_sync, path, data)
+
+    def _put_sync(self, path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, data)
+            self._sync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+
+    async def read(
+        self, key: str, offset: int = 0, length: int | None = None
+    ) -> AsyncIterator[bytes]:
+        path = self._path(key)
+        try:
+            fh = await anyio.to_thread.run_sync(open, path, "rb")
+        except FileNotFoundError:
+            raise StorageNotFound(key) from None
+        try:
+            fh.seek(offset)
+            remaining = length
+            while remaining is None or remaining > 0:
+                size = _READ_CHUNK if remaining is None else min(_READ_CHUNK, remaining)
+                chunk = await anyio.to_thread.run_sync(fh.read, size)
+                if not chunk:
+                    break
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+        finally:
+            fh.close()
+
+    async def delete(self, key: str) -> None:
+        path = self._path(key)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        # Prune now-empty parent directories up to the root, best effort.
+        parent = path.parent
+        while parent != self.root:
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+
+    async def list(self, prefix: str) -> AsyncIterator[str]:
+        base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
+        if not base.is_dir():
+            return
+        for dirpath, _dirnames, filenames in os.walk(base):
+            for name in filenames:
+                if name.startswith("."):
+                    continue
+                full = Path(dirpath, name)
+                yield full.relative_to(self.root).as_posix()
+
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key)
+
+    # --- uploads ---------------------------------------------------------------------
+    async def create_upload(self, upload_id: str) -> None:
+        path = self._upload_path(upload_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(exist_ok=False)
+
+    async def upload_size(self, upload_id: str) -> int:
+        try:
+            return os.stat(self._upload_path(upload_id)).st_size
+        except FileNotFoundError:
+            raise StorageNotFound(upload_id) from None
+
+    async def write_upload(self, upload_id: str, offset: int, chunks: AsyncIterable[bytes]) -> int:
+        path = self._upload_path(upload_id)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        except FileNotFoundError:
+            raise StorageNotFound(upload_id) from None
+        try:
+            size = os.fstat(fd).st_size
+            if size != offset:
+                raise UploadOffsetMismatch(size)
+            buffer = bytearray()
+            async for chunk in chunks:
+                buffer += chunk
+                if len(buffer) >= _WRITE_BUFFER:
+                    await anyio.to_thread.run_sync(_write_all, fd, bytes(buffer))
+                    size += len(buffer)
+                    buffer.clear()
+            if buffer:
+                await anyio.to_thread.run_sync(_write_all, fd, bytes(buffer))
+                size += len(buffer)
+            return size
+        finally:
+            os.close(fd)
+
+    async def read_upload(self, upload_id: str) -> AsyncIterator[bytes]:
+        async for chunk in self.read(paths.upload_prefix(upload_id) + "data"):
+            yield chunk
+
+    async def complete_upload(self, upload_id: str, key: str) -> None:
+        source = self._upload_path(upload_id)
+        target = self._path(key)
+        await anyio.to_thread.run_sync(self._complete_sync, source, target)
+
+    def _complete_sync(self, source: Path, target: Path) -> None:
+        if not source.exists():
+            raise StorageNotFound(str(source.parent.name))
+        if self.fsync:
+            fd = os.open(source, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+            if self.fsync:
+                dir_fd = os.open(target.parent, os.O_RDONLY)
+                try:
+                    os.fsync(dir_fd)
+                finally:
+                    os.close(dir_fd)
+        shutil.rmtree(source.parent, ignore_errors=True)
+
+    async def abort_upload(self, upload_id: str) -> None:
+        directory = self._upload_path(upload_id).parent
+        await anyio.to_thread.run_sync(lambda: shutil.rmtree(directory, ignore_errors=True))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]

@@ -1,0 +1,1 @@
+"""HTTP layer: routes, request parsing and error mapping. No business rules live here."""

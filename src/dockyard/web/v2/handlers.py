@@ -1,0 +1,184 @@
+"""Handlers of the ``/v2/`` endpoints: parse the request, call a service, shape the response."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from dockyard.registry.manifests import Page
+from dockyard.web.errors import API_VERSION_HEADER
+from dockyard.web.v2.requests import (
+    accepted_types,
+    body_chunks,
+    chunk_range,
+    content_length,
+    has_body,
+    services,
+)
+from dockyard.web.v2.responses import blob_response, upload_headers
+
+
+async def base(request: Request) -> Response:
+    """``GET /v2/``: the API version check."""
+    return JSONResponse({}, headers=API_VERSION_HEADER)
+
+
+# --- blobs -------------------------------------------------------------------------------
+async def blob(request: Request) -> Response:
+    """``GET``/``HEAD``/``DELETE /v2/<name>/blobs/<digest>``."""
+    name, digest = request.path_params["name"], request.path_params["digest"]
+    registry = services(request)
+    if request.method == "DELETE":
+        await registry.blobs.delete(name, digest)
+        return Response(status_code=202, headers={"Content-Length": "0"})
+    location = await registry.blobs.locate(name, digest)
+    return blob_response(request, location, registry.blobs.storage, head=request.method == "HEAD")
+
+
+# --- uploads -----------------------------------------------------------------------------
+async def upload_start(request: Request) -> Response:
+    """``POST /v2/<name>/blobs/uploads/``: start, monolithic, or mount."""
+    name = request.path_params["name"]
+    registry = services(request)
+    params = request.query_params
+    mount, source = params.get("mount"), params.get("from")
+    if mount:
+        mounted = await registry.blobs.mount(name, mount, source or "")
+        if mounted is not None:
+            return _created(name, str(mounted))
+    digest = params.get("digest")
+    if digest:
+        stored = await registry.uploads.monolithic(
+            name, digest, body_chunks(request), content_length(request)
+        )
+        return _created(name, str(stored))
+    status = await registry.uploads.start(name)
+    return Response(status_code=202, headers=upload_headers(status))
+
+
+async def upload(request: Request) -> Response:
+    """``GET``/``PATCH``/``PUT``/``DELETE /v2/<name>/blobs/uploads/<id>``."""
+    name, upload_id = request.path_params["name"], request.path_params["upload_id"]
+    uploads = services(request).uploads
+    if request.method == "GET":
+        status = await uploads.status(name, upload_id)
+        return Response(status_code=204, headers=upload_headers(status))
+    if request.method == "DELETE":
+        await uploads.cancel(name, upload_id)
+        return Response(status_code=204)
+    if request.method == "PATCH":
+        status = await uploads.append(
+            name,
+            upload_id,
+            body_chunks(request),
+            chunk_range=chunk_range(request),
+            content_length=content_length(request),
+        )
+        return Response(status_code=202, headers=upload_headers(status))
+    digest = request.query_params.get("digest") or ""
+    body = body_chunks(request) if has_body(request) else None
+    stored = await uploads.finish(
+        name,
+        upload_id,
+        digest,
+        body,
+        chunk_range=chunk_range(request),
+        content_length=content_length(request),
+    )
+    return _created(name, str(stored))
+
+
+def _created(name: str, digest: str) -> Response:
+    return Response(
+        status_code=201,
+        headers={
+            "Location": f"/v2/{name}/blobs/{digest}",
+            "Docker-Content-Digest": digest,
+            "Content-Length": "0",
+        },
+    )
+
+
+# --- manifests ---------------------------------------------------------------------------
+async def manifest(request: Request) -> Response:
+    """``GET``/``HEAD``/``PUT``/``DELETE /v2/<name>/manifests/<reference>``."""
+    name, reference = request.path_params["name"], request.path_params["reference"]
+    manifests = services(request).manifests
+    if request.method == "PUT":
+        payload = await _read_limited(request, manifests.max_manifest_bytes)
+        result = await manifests.put(name, reference, payload, request.headers.get("content-type"))
+        headers = {
+            "Location": f"/v2/{name}/manifests/{result.digest}",
+            "Docker-Content-Digest": result.digest,
+            "Content-Length": "0",
+        }
+        if result.subject:
+            headers["OCI-Subject"] = result.subject
+        return Response(status_code=201, headers=headers)
+    if request.method == "DELETE":
+        await manifests.delete(name, reference)
+        return Response(status_code=202, headers={"Content-Length": "0"})
+    found = await manifests.get(name, reference, accepted_types(request))
+    headers = {
+        "Docker-Content-Digest": found.digest,
+        "ETag": f'"{found.digest}"',
+        "Content-Type": found.media_type,
+    }
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(len(found.payload))
+        return Response(status_code=200, headers=headers)
+    return Response(found.payload, status_code=200, headers=headers)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    """The request body, or as much of it as proves it exceeds ``limit``."""
+    declared = content_length(request)
+    if declared is not None and declared > limit:
+        return b"\0" * (limit + 1)
+    data = bytearray()
+    async for chunk in body_chunks(request):
+        data += chunk
+        if len(data) > limit:
+            break
+    return bytes(data)
+
+
+# --- listings ----------------------------------------------------------------------------
+async def tags_list(request: Request) -> Response:
+    """``GET /v2/<name>/tags/list?n=&last=``."""
+    name = request.path_params["name"]
+    params = request.query_params
+    page = await services(request).manifests.tags(name, params.get("n"), params.get("last"))
+    return _paged(
+        {"name": name, "tags": page.items}, page, f"/v2/{name}/tags/list", params.get("n")
+    )
+
+
+async def catalog(request: Request) -> Response:
+    """``GET /v2/_catalog?n=&last=``."""
+    params = request.query_params
+    page = await services(request).manifests.catalog(params.get("n"), params.get("last"))
+    return _paged({"repositories": page.items}, page, "/v2/_catalog", params.get("n"))
+
+
+def _paged(body: dict[str, object], page: Page, path: str, n: str | None) -> Response:
+    headers: dict[str, str] = {}
+    if page.next_last is not None:
+        query = {"last": page.next_last} if not n else {"n": n, "last": page.next_last}
+        headers["Link"] = f'<{path}?{urlencode(query)}>; rel="next"'
+    return JSONResponse(body, headers=headers)
+
+
+# --- referrers ---------------------------------------------------------------------------
+async def referrers(request: Request) -> Response:
+    """``GET /v2/<name>/referrers/<digest>[?artifactType=]``."""
+    name, digest = request.path_params["name"], request.path_params["digest"]
+    artifact_type = request.query_params.get("artifactType")
+    index = await services(request).manifests.referrers(name, digest, artifact_type)
+    headers = {"Content-Type": "application/vnd.oci.image.index.v1+json"}
+    if artifact_type:
+        headers["OCI-Filters-Applied"] = "artifactType"
+    return Response(json.dumps(index).encode(), status_code=200, headers=headers)

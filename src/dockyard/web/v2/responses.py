@@ -1,0 +1,88 @@
+"""Building registry responses: blob bodies (with ranges), upload and manifest headers."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response, StreamingResponse
+
+from dockyard.oci.errors import ErrorCode
+from dockyard.registry.blobs import BlobLocation
+from dockyard.registry.uploads import UploadStatus
+from dockyard.storage import StorageDriver
+from dockyard.web.errors import error_response
+
+_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class BlobFileResponse(FileResponse):
+    """A file response reading larger chunks when the server cannot send a path itself."""
+
+    chunk_size = 1024 * 1024
+
+
+def upload_headers(status: UploadStatus) -> dict[str, str]:
+    """``Location``, ``Range`` and ``Docker-Upload-UUID`` of an upload session."""
+    return {
+        "Location": f"/v2/{status.repository}/blobs/uploads/{status.id}",
+        "Range": f"0-{max(status.size - 1, 0)}",
+        "Docker-Upload-UUID": status.id,
+        "Content-Length": "0",
+    }
+
+
+def blob_headers(location: BlobLocation) -> dict[str, str]:
+    """Headers every blob GET and HEAD carries."""
+    return {
+        "Docker-Content-Digest": str(location.digest),
+        "ETag": f'"{location.digest}"',
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "max-age=31536000",
+    }
+
+
+def blob_response(
+    request: Request, location: BlobLocation, storage: StorageDriver, *, head: bool
+) -> Response:
+    """The blob's bytes (or headers only), honouring a single ``Range``."""
+    headers = blob_headers(location)
+    if head:
+        headers["Content-Length"] = str(location.size)
+        return Response(status_code=200, headers=headers, media_type="application/octet-stream")
+    if location.local_path is not None:
+        return BlobFileResponse(
+            location.local_path, headers=headers, media_type="application/octet-stream"
+        )
+    return _streamed(request, location, storage, headers)
+
+
+def _streamed(
+    request: Request, location: BlobLocation, storage: StorageDriver, headers: dict[str, str]
+) -> Response:
+    size = location.size
+    offset, length, status = 0, size, 200
+    range_header = request.headers.get("range")
+    if range_header:
+        match = _RANGE_RE.match(range_header.strip())
+        if not match or (not match.group(1) and not match.group(2)):
+            return error_response(ErrorCode.RANGE_INVALID, "malformed Range header")
+        first, last = match.group(1), match.group(2)
+        if first:
+            offset = int(first)
+            end = min(int(last), size - 1) if last else size - 1
+        else:
+            offset = max(size - int(last), 0)
+            end = size - 1
+        if offset >= size or end < offset:
+            return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
+        length = end - offset + 1
+        status = 206
+        headers["Content-Range"] = f"bytes {offset}-{end}/{size}"
+    headers["Content-Length"] = str(length)
+    return StreamingResponse(
+        storage.read(location.key, offset, length),
+        status_code=status,
+        headers=headers,
+        media_type="application/octet-stream",
+    )
