@@ -1,8 +1,14 @@
-"""Fixtures shared by every test: settings in a temp dir, an in-process app, a live server."""
+"""Fixtures shared by every test: settings in a temp dir, an in-process app, a live server.
+
+Databases: ``database_url`` runs a test on SQLite and on a throwaway PostgreSQL cluster in turn;
+``settings`` (so ``client``) and ``live_server`` use SQLite unless ``--postgres`` is given or
+``DOCKYARD_TEST_BACKEND=postgresql`` is set, which gives each test a fresh PostgreSQL database.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +17,13 @@ from starlette.testclient import TestClient
 
 from dockyard.app import create_app
 from dockyard.config import Settings
+from dockyard.metadata import migrate
+from tests.support.postgres import PostgresCluster, postgres_available
 from tests.support.servers import LiveServer
+
+# Registry-protocol tests run against an open registry; tests of authentication pass
+# ``auth={"enabled": True}`` (the product's default) explicitly, which wins over this.
+os.environ.setdefault("DOCKYARD_AUTH__ENABLED", "false")
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -25,13 +37,50 @@ def require_tool(available: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--postgres``: run app-level tests on PostgreSQL."""
+    parser.addoption(
+        "--postgres",
+        action="store_true",
+        default=False,
+        help="run tests using `settings`/`client`/`live_server` on a throwaway PostgreSQL "
+        "(same as DOCKYARD_TEST_BACKEND=postgresql)",
+    )
+
+
+def app_backend(config: pytest.Config) -> str:
+    """The backend of the app under test: ``sqlite`` (default) or ``postgresql``."""
+    if config.getoption("--postgres"):
+        return "postgresql"
+    backend = os.environ.get("DOCKYARD_TEST_BACKEND", "sqlite").strip().lower() or "sqlite"
+    if backend in ("postgresql", "postgres", "pg"):
+        return "postgresql"
+    if backend != "sqlite":
+        raise pytest.UsageError(f"DOCKYARD_TEST_BACKEND={backend!r}: use sqlite or postgresql")
+    return "sqlite"
+
+
+def _app_database_url(request: pytest.FixtureRequest) -> str | None:
+    """DOCKYARD_TEST_DATABASE_URL, else a fresh PostgreSQL database if asked, else None."""
+    if explicit := os.environ.get("DOCKYARD_TEST_DATABASE_URL"):
+        return explicit
+    if app_backend(request.config) == "postgresql":
+        return str(request.getfixturevalue("postgres_database_url"))
+    return None
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Settings for a registry whose data lives in a fresh temp dir."""
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """Settings for an open registry (no auth) whose data lives in a fresh temp dir.
+
+    Registry-protocol tests run without authentication; the auth tests build their own
+    settings with ``auth.enabled`` (the product's default).
+    """
     return Settings(
         data_dir=tmp_path / "data",
-        database_url=os.environ.get("DOCKYARD_TEST_DATABASE_URL") or None,
+        database_url=_app_database_url(request),
         storage={"fsync": False},
+        auth={"enabled": False},
     )
 
 
@@ -43,8 +92,61 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+def live_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
     """A real ``dockyard serve`` on a free 127.0.0.1 port."""
-    server = LiveServer(data_dir=tmp_path / "live-data").start()
+    url = _app_database_url(request)
+    env = {"DOCKYARD_DATABASE_URL": url} if url else {}
+    server = LiveServer(data_dir=tmp_path / "live-data", env=env).start()
     yield server
     server.stop()
+
+
+# --- databases: fresh, migrated, on SQLite and on a throwaway PostgreSQL ---------------------
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster for the whole session (skipped on a laptop without one)."""
+    require_tool(postgres_available(), "PostgreSQL server (apt-get install postgresql)")
+    cluster = PostgresCluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_cluster: PostgresCluster) -> str:
+    """A database built once by running the migrations; test databases are copies of it."""
+    return postgres_cluster.create_template("dockyard_template", migrate.upgrade)
+
+
+@pytest.fixture
+def postgres_database_url(
+    postgres_cluster: PostgresCluster, postgres_template: str
+) -> Iterator[str]:
+    """A fresh PostgreSQL database at the head revision, dropped after the test."""
+    name = postgres_cluster.create_database(template=postgres_template)
+    yield postgres_cluster.url(name)
+    postgres_cluster.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file built once by running the migrations; test databases are copies of it."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "dockyard.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def sqlite_database_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """A fresh SQLite database at the head revision."""
+    path = tmp_path / "metadata.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(
+    params=[pytest.param("sqlite"), pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A fresh database migrated to head: the test runs once per backend."""
+    fixture = {"sqlite": "sqlite_database_url", "postgresql": "postgres_database_url"}
+    return str(request.getfixturevalue(fixture[request.param]))

@@ -13,9 +13,14 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
+from dockyard.auth import keys
+from dockyard.auth.credentials import Authenticator, ThrottleLimits
+from dockyard.auth.service import TokenService
+from dockyard.auth.tokens import TokenAuthority
 from dockyard.config import Settings
 from dockyard.metadata import migrate
 from dockyard.metadata.db import Database
+from dockyard.metadata.hub_store import HubStore
 from dockyard.metadata.store import RegistryStore
 from dockyard.registry.errors import RegistryError
 from dockyard.registry.service import RegistryServices
@@ -28,6 +33,9 @@ from dockyard.web.errors import (
     unexpected_error_handler,
 )
 from dockyard.web.middleware import RegistryHeaders
+from dockyard.web.state import AuthServices
+from dockyard.web.token import ROUTES as TOKEN_ROUTES
+from dockyard.web.v2.access import AccessRefused, access_refused_handler
 from dockyard.web.v2.routes import ROUTES as V2_ROUTES
 
 log = logging.getLogger("dockyard")
@@ -43,6 +51,35 @@ def build_storage(settings: Settings) -> StorageDriver:
     return FilesystemDriver(settings.storage_root, fsync=settings.storage.fsync)
 
 
+def build_auth(settings: Settings, db: Database) -> AuthServices:
+    """The token authority and authentication services."""
+    hub_store = HubStore(db)
+    key = keys.load_or_create(settings.signing_key_path)
+    authority = TokenAuthority(key, settings.auth.issuer, settings.auth.token_ttl)
+    authenticator = Authenticator(
+        hub_store,
+        ThrottleLimits(
+            per_account=settings.auth.max_failures_per_account,
+            per_address=settings.auth.max_failures_per_address,
+            window_seconds=settings.auth.failure_window_seconds,
+        ),
+    )
+    tokens = TokenService(
+        hub_store,
+        authenticator,
+        authority,
+        service=settings.auth.service,
+        refresh_days=settings.auth.refresh_token_days,
+    )
+    return AuthServices(
+        enabled=settings.auth.enabled,
+        service=settings.auth.service,
+        store=hub_store,
+        authenticator=authenticator,
+        tokens=tokens,
+    )
+
+
 def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
     """Build the ASGI application for ``settings``."""
 
@@ -53,7 +90,8 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
             await anyio.to_thread.run_sync(migrate.upgrade, settings.resolved_database_url)
         db = Database(settings.resolved_database_url)
         storage = build_storage(settings)
-        store = RegistryStore(db)
+        store = RegistryStore(db, default_private=settings.auth.default_private)
+        app.state.auth = build_auth(settings, db)
         app.state.settings = settings
         app.state.db = db
         app.state.storage = storage
@@ -71,10 +109,11 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
             await db.close()
 
     return Starlette(
-        routes=V2_ROUTES,
+        routes=[*TOKEN_ROUTES, *V2_ROUTES],
         middleware=[Middleware(RegistryHeaders)],
         exception_handlers={
             RegistryError: registry_error_handler,
+            AccessRefused: access_refused_handler,
             HTTPException: http_error_handler,
             Exception: unexpected_error_handler,
         },

@@ -35,6 +35,32 @@ class RegistrySettings(BaseModel):
     max_page_size: int = Field(default=10_000, ge=1)
 
 
+class AuthSettings(BaseModel):
+    """Accounts, tokens and access control."""
+
+    #: Require Docker token authentication on /v2/ (off: an open registry, anyone pushes).
+    enabled: bool = True
+    #: The ``service`` name in challenges and the token audience.
+    service: str = "dockyard"
+    #: Token issuer (``iss`` claim).
+    issuer: str = "dockyard"
+    #: Lifetime of registry and Hub tokens, in seconds (at least 60).
+    token_ttl: int = Field(default=300, ge=60, le=86400)
+    #: Lifetime of refresh (offline) tokens, in days.
+    refresh_token_days: int = Field(default=90, ge=1)
+    #: PEM file of the EC P-256 token signing key (default: <data_dir>/keys/token-signing.pem,
+    #: created on first start). Nodes of one deployment must share it.
+    signing_key_file: Path | None = None
+    #: Anyone may sign up through the API and web pages (off: only admins create users).
+    open_signup: bool = True
+    #: Visibility of repositories created by a first push.
+    default_private: bool = False
+    #: Failed logins tolerated per account and per client address in one window.
+    max_failures_per_account: int = Field(default=10, ge=1)
+    max_failures_per_address: int = Field(default=50, ge=1)
+    failure_window_seconds: int = Field(default=300, ge=1)
+
+
 class Settings(BaseSettings):
     """Everything Dockyard can be configured with."""
 
@@ -53,6 +79,7 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     storage: StorageSettings = StorageSettings()
     registry: RegistrySettings = RegistrySettings()
+    auth: AuthSettings = AuthSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -75,6 +102,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'dockyard.db').resolve()}"
+
+    @property
+    def signing_key_path(self) -> Path:
+        """Where the token signing key lives."""
+        return self.auth.signing_key_file or self.data_dir / "keys" / "token-signing.pem"
 
     @property
     def storage_root(self) -> Path:

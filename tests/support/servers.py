@@ -45,7 +45,12 @@ class LiveServer:
         return self.data_dir.parent / f"server-{self.port}.log"
 
     def start(self, timeout: float = 30.0) -> LiveServer:
-        env = {**os.environ, "DOCKYARD_STORAGE__FSYNC": "false", **self.env}
+        env = {
+            **os.environ,
+            "DOCKYARD_STORAGE__FSYNC": "false",
+            "DOCKYARD_AUTH__ENABLED": "false",
+            **self.env,
+        }
         cmd = [
             sys.executable,
             "-m",

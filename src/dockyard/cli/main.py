@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from dockyard import __version__
-from dockyard.cli.admin import db
+from dockyard.cli.admin import db, user
 from dockyard.cli.serve import serve
 
 
@@ -19,6 +19,7 @@ def cli() -> None:
 
 cli.add_command(serve)
 cli.add_command(db)
+cli.add_command(user)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,6 +28,15 @@ from dockyard.metadata.tables import (
 def utcnow() -> datetime:
     """The current time, timezone-aware."""
     return datetime.now(UTC)
+
+
+def aware_utc(value: datetime) -> datetime:
+    """A datetime read back from the database, timezone-aware on every backend.
+
+    PostgreSQL returns ``timestamptz`` aware; SQLite stores the UTC wall time and returns it
+    naive. Everything is stored in UTC, so a naive value is UTC.
+    """
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +88,20 @@ def _manifest(row: Sequence[object]) -> ManifestRecord:
 class RegistryStore:
     """The registry's view of the metadata database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, default_private: bool = False) -> None:
         self.db = db
+        self.default_private = default_private
 
     # --- repositories ------------------------------------------------------------------
     async def _ensure_repository(self, conn: AsyncConnection, name: str) -> int:
         stmt = (
             self.db.insert(repositories)
-            .values(name=name, created_at=utcnow())
+            .values(
+                name=name,
+                namespace=name.split("/", 1)[0],
+                is_private=self.default_private,
+                created_at=utcnow(),
+            )
             .on_conflict_do_nothing(index_elements=["name"])
         )
         await conn.execute(stmt)
@@ -99,9 +115,16 @@ class RegistryStore:
             found = await conn.scalar(select(repositories.c.id).where(repositories.c.name == name))
         return found is not None
 
-    async def list_repositories(self, *, after: str | None, limit: int) -> list[str]:
-        """Repository names in lexical order, after ``after``."""
+    async def list_repositories(
+        self, *, after: str | None, limit: int, visible: Any = None
+    ) -> list[str]:
+        """Repository names in lexical order after ``after``, filtered by ``visible``.
+
+        ``visible`` is a WHERE clause on ``repositories`` (see HubStore), None for all.
+        """
         stmt = select(repositories.c.name).order_by(repositories.c.name).limit(limit)
+        if visible is not None:
+            stmt = stmt.where(visible)
         if after:
             stmt = stmt.where(repositories.c.name > after)
         async with self.db.read() as conn:
@@ -186,7 +209,9 @@ class RegistryStore:
         ).where(uploads.c.id == upload_id)
         async with self.db.read() as conn:
             row = (await conn.execute(stmt)).first()
-        return None if row is None else UploadRecord(*row)
+        if row is None:
+            return None
+        return UploadRecord(row.id, row.repository, row.size, aware_utc(row.created_at))
 
     async def set_upload_size(self, upload_id: str, size: int) -> None:
         """Record how much an upload has received."""

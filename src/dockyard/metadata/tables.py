@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -13,7 +14,9 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
+    false,
 )
 
 NAMING_CONVENTION = {
@@ -31,6 +34,11 @@ repositories = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(255), nullable=False, unique=True),
+    #: First component of the name: the user's or organization's namespace.
+    Column("namespace", String(255), nullable=False, server_default="", index=True),
+    Column("is_private", Boolean, nullable=False, server_default=false()),
+    Column("description", String(100), nullable=False, server_default=""),
+    Column("full_description", Text, nullable=False, server_default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 

@@ -32,13 +32,13 @@ class Digest:
     @classmethod
     def parse(cls, text: str) -> Digest:
         """Parse ``text``; raise :class:`InvalidDigest` if malformed or unsupported."""
-        if len(text) > 256 or not _DIGEST_RE.match(text):
+        if len(text) > 256 or not _DIGEST_RE.fullmatch(text):
             raise InvalidDigest(f"invalid digest {text[:80]!r}")
         algorithm, _, encoded = text.partition(":")
         shape = SUPPORTED_ALGORITHMS.get(algorithm)
         if shape is None:
             raise InvalidDigest(f"unsupported digest algorithm {algorithm!r}")
-        if not shape.match(encoded):
+        if not shape.fullmatch(encoded):
             raise InvalidDigest(f"invalid {algorithm} digest {text[:80]!r}")
         return cls(algorithm, encoded)
 
@@ -54,4 +54,4 @@ class Digest:
 
 def is_digest(text: str) -> bool:
     """True when ``text`` looks like a digest (``alg:enc``), supported or not."""
-    return ":" in text and bool(_DIGEST_RE.match(text))
+    return ":" in text and bool(_DIGEST_RE.fullmatch(text))

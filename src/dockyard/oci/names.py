@@ -14,9 +14,9 @@ MAX_NAME_LENGTH = 255
 
 def is_valid_name(name: str) -> bool:
     """True when ``name`` is a valid repository name (``a/b/c``)."""
-    return len(name) <= MAX_NAME_LENGTH and bool(_NAME_RE.match(name))
+    return len(name) <= MAX_NAME_LENGTH and bool(_NAME_RE.fullmatch(name))
 
 
 def is_valid_tag(tag: str) -> bool:
     """True when ``tag`` is a valid tag."""
-    return bool(_TAG_RE.match(tag))
+    return bool(_TAG_RE.fullmatch(tag))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from dockyard.metadata.store import ManifestRecord, ReferenceRecord, RegistryStore
 from dockyard.oci import mediatypes as mt
@@ -117,7 +118,9 @@ class ManifestService:
             )
         missing = await self.store.missing_manifests(name, (d.digest for d in manifest.manifests))
         if missing:
-            raise ManifestUnknown(
+            # The spec: a manifest rejected for referencing a missing manifest or blob "MUST
+            # result in one or more MANIFEST_BLOB_UNKNOWN errors" (CNCF Distribution agrees).
+            raise ManifestBlobUnknown(
                 f"index references unknown manifest {missing[0]}",
                 {"digest": missing[0], "missing": missing},
             )
@@ -204,12 +207,13 @@ class ManifestService:
             raise NameUnknown(f"repository {name} not known", {"name": name})
         return _page(items, limit)
 
-    async def catalog(self, n: str | None, last: str | None) -> Page:
-        """One page of repository names."""
+    async def catalog(self, n: str | None, last: str | None, visible: Any = None) -> Page:
+        """One page of repository names (only those ``visible`` selects, when given)."""
         limit = self._page_size(n)
         if limit == 0:
             return Page([], None)
-        return _page(await self.store.list_repositories(after=last, limit=limit + 1), limit)
+        names = await self.store.list_repositories(after=last, limit=limit + 1, visible=visible)
+        return _page(names, limit)
 
     def _page_size(self, n: str | None) -> int:
         if n is None or n == "":

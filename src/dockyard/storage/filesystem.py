@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import shutil
+import stat as stat_module
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from dockyard.storage.interface import (
 _KEY_COMPONENT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 _WRITE_BUFFER = 1 << 20
 _READ_CHUNK = 1 << 20
+_UPLOADS = paths.upload_prefix("x").split("/", 1)[0]
 
 
 class FilesystemDriver(StorageDriver):
@@ -37,7 +39,7 @@ class FilesystemDriver(StorageDriver):
     # --- helpers ---------------------------------------------------------------------
     def _path(self, key: str) -> Path:
         parts = key.split("/")
-        if not key or not all(_KEY_COMPONENT_RE.match(p) for p in parts):
+        if not key or not all(_KEY_COMPONENT_RE.fullmatch(p) for p in parts):
             raise InvalidKey(f"invalid storage key {key!r}")
         return self.root.joinpath(*parts)
 
@@ -54,13 +56,15 @@ class FilesystemDriver(StorageDriver):
             st = os.stat(self._path(key))
         except FileNotFoundError:
             return None
+        if not stat_module.S_ISREG(st.st_mode):
+            return None  # a directory is only a prefix of other keys
         return ObjectInfo(key=key, size=st.st_size)
 
     async def get(self, key: str) -> bytes:
         path = self._path(key)
         try:
             return await anyio.to_thread.run_sync(path.read_bytes)
-        except FileNotFoundError:
+        except (FileNotFoundError, IsADirectoryError):
             raise StorageNotFound(key) from None
 
     async def put(self, key: str, data: bytes) -> None:
@@ -72,7 +76,7 @@ class FilesystemDriver(StorageDriver):
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            os.write(fd, data)
+            _write_all(fd, data)
             self._sync(fd)
         finally:
             os.close(fd)
@@ -84,7 +88,7 @@ class FilesystemDriver(StorageDriver):
         path = self._path(key)
         try:
             fh = await anyio.to_thread.run_sync(open, path, "rb")
-        except FileNotFoundError:
+        except (FileNotFoundError, IsADirectoryError):
             raise StorageNotFound(key) from None
         try:
             fh.seek(offset)
@@ -102,7 +106,7 @@ class FilesystemDriver(StorageDriver):
 
     async def delete(self, key: str) -> None:
         path = self._path(key)
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
             path.unlink()
         # Prune now-empty parent directories up to the root, best effort.
         parent = path.parent
@@ -117,7 +121,9 @@ class FilesystemDriver(StorageDriver):
         base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
         if not base.is_dir():
             return
-        for dirpath, _dirnames, filenames in os.walk(base):
+        for dirpath, dirnames, filenames in os.walk(base):
+            if dirpath == str(self.root) and _UPLOADS in dirnames:
+                dirnames.remove(_UPLOADS)  # uploads are not objects until completed
             for name in filenames:
                 if name.startswith("."):
                     continue

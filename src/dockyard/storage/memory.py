@@ -46,6 +46,9 @@ class MemoryDriver(StorageDriver):
         self.objects.pop(key, None)
 
     async def list(self, prefix: str) -> AsyncIterator[str]:
+        prefix = prefix.strip("/")
+        if prefix:
+            prefix += "/"  # a prefix names a directory: "a/b" does not list "a/bc/x"
         for key in sorted(self.objects):
             if key.startswith(prefix):
                 yield key

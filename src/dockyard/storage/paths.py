@@ -22,6 +22,6 @@ def blob_key(digest: Digest) -> str:
 
 def upload_prefix(upload_id: str) -> str:
     """Prefix under which a driver keeps the parts of one upload."""
-    if not _UPLOAD_ID_RE.match(upload_id):
+    if not _UPLOAD_ID_RE.fullmatch(upload_id):
         raise ValueError(f"invalid upload id {upload_id!r}")
     return f"uploads/{upload_id}/"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine, text
 
-from dockyard.metadata.tables import metadata
+from dockyard.metadata.schema import metadata
 
 config = context.config
 connection = config.attributes.get("connection")

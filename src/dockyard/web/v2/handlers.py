@@ -9,7 +9,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from dockyard.registry.manifests import Page
+from dockyard.registry.validation import check_name
+from dockyard.web.audit import record, visible_repositories
 from dockyard.web.errors import API_VERSION_HEADER
+from dockyard.web.v2.access import (
+    DELETE,
+    PULL,
+    PUSH,
+    authorize,
+    authorize_base,
+    authorize_catalog,
+    may,
+)
 from dockyard.web.v2.requests import (
     accepted_types,
     body_chunks,
@@ -22,7 +33,8 @@ from dockyard.web.v2.responses import blob_response, upload_headers
 
 
 async def base(request: Request) -> Response:
-    """``GET /v2/``: the API version check."""
+    """``GET /v2/``: the API version check (and the login check of ``docker login``)."""
+    await authorize_base(request)
     return JSONResponse({}, headers=API_VERSION_HEADER)
 
 
@@ -32,8 +44,11 @@ async def blob(request: Request) -> Response:
     name, digest = request.path_params["name"], request.path_params["digest"]
     registry = services(request)
     if request.method == "DELETE":
+        claims = await authorize(request, check_name(name), DELETE)
         await registry.blobs.delete(name, digest)
+        await record(request, claims, "blob.delete", name, {"digest": digest})
         return Response(status_code=202, headers={"Content-Length": "0"})
+    await authorize(request, check_name(name), PULL)
     location = await registry.blobs.locate(name, digest)
     return blob_response(request, location, registry.blobs.storage, head=request.method == "HEAD")
 
@@ -42,10 +57,11 @@ async def blob(request: Request) -> Response:
 async def upload_start(request: Request) -> Response:
     """``POST /v2/<name>/blobs/uploads/``: start, monolithic, or mount."""
     name = request.path_params["name"]
+    await authorize(request, check_name(name), PUSH)
     registry = services(request)
     params = request.query_params
     mount, source = params.get("mount"), params.get("from")
-    if mount:
+    if mount and source and await may(request, source, "pull"):
         mounted = await registry.blobs.mount(name, mount, source or "")
         if mounted is not None:
             return _created(name, str(mounted))
@@ -62,6 +78,7 @@ async def upload_start(request: Request) -> Response:
 async def upload(request: Request) -> Response:
     """``GET``/``PATCH``/``PUT``/``DELETE /v2/<name>/blobs/uploads/<id>``."""
     name, upload_id = request.path_params["name"], request.path_params["upload_id"]
+    await authorize(request, check_name(name), PUSH)
     uploads = services(request).uploads
     if request.method == "GET":
         status = await uploads.status(name, upload_id)
@@ -108,6 +125,7 @@ async def manifest(request: Request) -> Response:
     name, reference = request.path_params["name"], request.path_params["reference"]
     manifests = services(request).manifests
     if request.method == "PUT":
+        claims = await authorize(request, check_name(name), PUSH)
         payload = await _read_limited(request, manifests.max_manifest_bytes)
         result = await manifests.put(name, reference, payload, request.headers.get("content-type"))
         headers = {
@@ -117,10 +135,16 @@ async def manifest(request: Request) -> Response:
         }
         if result.subject:
             headers["OCI-Subject"] = result.subject
+        await record(
+            request, claims, "push", name, {"reference": reference, "digest": result.digest}
+        )
         return Response(status_code=201, headers=headers)
     if request.method == "DELETE":
+        claims = await authorize(request, check_name(name), DELETE)
         await manifests.delete(name, reference)
+        await record(request, claims, "manifest.delete", name, {"reference": reference})
         return Response(status_code=202, headers={"Content-Length": "0"})
+    await authorize(request, check_name(name), PULL)
     found = await manifests.get(name, reference, accepted_types(request))
     headers = {
         "Docker-Content-Digest": found.digest,
@@ -151,6 +175,7 @@ async def tags_list(request: Request) -> Response:
     """``GET /v2/<name>/tags/list?n=&last=``."""
     name = request.path_params["name"]
     params = request.query_params
+    await authorize(request, check_name(name), PULL)
     page = await services(request).manifests.tags(name, params.get("n"), params.get("last"))
     return _paged(
         {"name": name, "tags": page.items}, page, f"/v2/{name}/tags/list", params.get("n")
@@ -160,7 +185,9 @@ async def tags_list(request: Request) -> Response:
 async def catalog(request: Request) -> Response:
     """``GET /v2/_catalog?n=&last=``."""
     params = request.query_params
-    page = await services(request).manifests.catalog(params.get("n"), params.get("last"))
+    claims = await authorize_catalog(request)
+    visible = await visible_repositories(request, claims)
+    page = await services(request).manifests.catalog(params.get("n"), params.get("last"), visible)
     return _paged({"repositories": page.items}, page, "/v2/_catalog", params.get("n"))
 
 
@@ -177,6 +204,7 @@ async def referrers(request: Request) -> Response:
     """``GET /v2/<name>/referrers/<digest>[?artifactType=]``."""
     name, digest = request.path_params["name"], request.path_params["digest"]
     artifact_type = request.query_params.get("artifactType")
+    await authorize(request, check_name(name), PULL)
     index = await services(request).manifests.referrers(name, digest, artifact_type)
     headers = {"Content-Type": "application/vnd.oci.image.index.v1+json"}
     if artifact_type:

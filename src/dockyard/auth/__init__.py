@@ -1,0 +1,1 @@
+"""Authentication and authorization: passwords, scopes, signed tokens, the permission policy."""

@@ -1,0 +1,1 @@
+"""The Hub around the registry: accounts, organizations, teams, tokens, repositories."""
