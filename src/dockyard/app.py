@@ -15,9 +15,12 @@ from starlette.middleware import Middleware
 
 from dockyard.auth import keys
 from dockyard.auth.credentials import Authenticator, ThrottleLimits
+from dockyard.auth.errors import AuthError
 from dockyard.auth.service import TokenService
 from dockyard.auth.tokens import TokenAuthority
 from dockyard.config import Settings
+from dockyard.hub.errors import HubError
+from dockyard.hub.service import HubServices
 from dockyard.metadata import migrate
 from dockyard.metadata.db import Database
 from dockyard.metadata.hub_store import HubStore
@@ -27,6 +30,13 @@ from dockyard.registry.service import RegistryServices
 from dockyard.storage import StorageDriver
 from dockyard.storage.filesystem import FilesystemDriver
 from dockyard.storage.memory import MemoryDriver
+from dockyard.web.api.common import (
+    ApiError,
+    api_error_handler,
+    auth_error_handler,
+    hub_error_handler,
+)
+from dockyard.web.api.routes import ROUTES as API_ROUTES
 from dockyard.web.errors import (
     http_error_handler,
     registry_error_handler,
@@ -92,6 +102,11 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
         storage = build_storage(settings)
         store = RegistryStore(db, default_private=settings.auth.default_private)
         app.state.auth = build_auth(settings, db)
+        app.state.hub = HubServices.build(
+            app.state.auth.store,
+            app.state.auth.tokens.grants,
+            open_signup=settings.auth.open_signup,
+        )
         app.state.settings = settings
         app.state.db = db
         app.state.storage = storage
@@ -109,11 +124,14 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
             await db.close()
 
     return Starlette(
-        routes=[*TOKEN_ROUTES, *V2_ROUTES],
+        routes=[*TOKEN_ROUTES, *API_ROUTES, *V2_ROUTES],
         middleware=[Middleware(RegistryHeaders)],
         exception_handlers={
             RegistryError: registry_error_handler,
             AccessRefused: access_refused_handler,
+            ApiError: api_error_handler,
+            HubError: hub_error_handler,
+            AuthError: auth_error_handler,
             HTTPException: http_error_handler,
             Exception: unexpected_error_handler,
         },

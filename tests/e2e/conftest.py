@@ -40,7 +40,8 @@ def docker_engine(busybox: None) -> Iterator[DockerEngine]:
     dockerd, docker_cli = find_docker_tools()
     require_tool(dockerd is not None, "dockerd (Debian package docker.io)")
     require_tool(docker_cli is not None, "the docker CLI (Debian package docker.io)")
-    assert dockerd is not None and docker_cli is not None
+    assert dockerd is not None
+    assert docker_cli is not None
     engine = DockerEngine(dockerd=dockerd, docker_cli=docker_cli)
     try:
         engine.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -43,8 +44,17 @@ def test_build_push_pull_run_and_build_on_top(
     assert docker.image_id(f"{remote}:v1") == image_id
     assert docker.run_container(f"{remote}:v1").strip() == "hello from dockyard"
 
-    # a second image FROM the pushed one; the base is gone locally, so the build pulls it
+    # by digest too, and `docker manifest inspect` reads the same manifest
     docker.remove_images(f"{remote}:v1")
+    assert docker.pull(f"{remote}@{pushed_v1}") == pushed_v1
+    assert docker.image_id(f"{remote}@{pushed_v1}") == image_id
+    inspected = json.loads(
+        docker.docker("manifest", "inspect", "--insecure", f"{remote}:v1").stdout
+    )
+    assert inspected["config"]["digest"] == image_id
+
+    # a second image FROM the pushed one; the base is gone locally, so the build pulls it
+    docker.remove_images(f"{remote}@{pushed_v1}")
     context = write_busybox_context(
         tmp_path / "v2",
         base=f"{remote}:v1",
@@ -88,3 +98,35 @@ def test_push_to_second_repository_mounts_the_layer(
 
     catalog = http.get("/v2/_catalog").json()["repositories"]
     assert {"mount/source", "mount/target"} <= set(catalog)
+
+
+def test_retag_and_unknown_tag(
+    docker_engine: DockerEngine, registry: LiveServer, http: httpx.Client, tmp_path: Path
+) -> None:
+    docker = docker_engine
+    remote = f"{registry.host}/retag/app"
+    first = write_busybox_context(tmp_path / "a", cmd=["/bin/busybox", "echo", "first"])
+    second = write_busybox_context(tmp_path / "b", cmd=["/bin/busybox", "echo", "second"])
+    docker.build(first, f"{remote}:moving")
+    first_digest = docker.push(f"{remote}:moving")
+    docker.build(second, f"{remote}:moving")
+    second_digest = docker.push(f"{remote}:moving")
+    assert first_digest != second_digest
+    assert manifest_digest(http, "retag/app", "moving") == second_digest
+    assert tags(http, "retag/app") == ["moving"]
+
+    # the tag moved; the first manifest is still there by digest
+    docker.remove_images(f"{remote}:moving")
+    docker.docker("image", "prune", "--force")
+    assert docker.pull(f"{remote}:moving") == second_digest
+    assert docker.run_container(f"{remote}:moving").strip() == "second"
+    assert docker.pull(f"{remote}@{first_digest}") == first_digest
+    assert docker.run_container(f"{remote}@{first_digest}").strip() == "first"
+    docker.remove_images(f"{remote}:moving", f"{remote}@{first_digest}")
+
+    missing = docker.docker("pull", f"{remote}:no-such-tag", check=False)
+    assert missing.returncode != 0
+    assert "manifest unknown" in missing.stderr, missing.stderr
+    missing = docker.docker("pull", f"{registry.host}/retag/no-such-repo:1", check=False)
+    assert missing.returncode != 0
+    assert "not found" in missing.stderr, missing.stderr

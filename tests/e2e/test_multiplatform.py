@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import require_tool
-from tests.support.docker_engine import DockerEngine, write_busybox_context
+from tests.support.docker_engine import DockerEngine, docker_clis, write_busybox_context
 from tests.support.images import (
     DOCKER_MANIFEST,
     DOCKER_MANIFEST_LIST,
@@ -36,13 +37,19 @@ def _platforms(index: dict[str, object]) -> set[tuple[str, str]]:
     return {(m["platform"]["os"], m["platform"]["architecture"]) for m in manifests}
 
 
+@pytest.mark.parametrize("cli", docker_clis() or ["docker"])
 def test_docker_manifest_list_push_pull_and_inspect(
-    docker_engine: DockerEngine, registry: LiveServer, http: httpx.Client, tmp_path: Path
+    cli: str,
+    docker_engine: DockerEngine,
+    registry: LiveServer,
+    http: httpx.Client,
+    tmp_path: Path,
 ) -> None:
+    """``docker manifest`` runs in the CLI, so each docker CLI on the machine gets a turn."""
     skopeo = which("skopeo")
     require_tool(skopeo is not None, "skopeo (Debian package skopeo)")
     docker = docker_engine
-    repository = "multi/app"
+    repository = "multi/" + re.sub(r"[^a-z0-9]+", "-", cli.lower()).strip("-")
     remote = f"{registry.host}/{repository}"
 
     # two single-platform images; the second one is annotated as linux/arm64 in the list
@@ -55,13 +62,16 @@ def test_docker_manifest_list_push_pull_and_inspect(
 
     # docker manifest create/annotate/push (plain HTTP needs --insecure for the CLI)
     docker.docker(
-        "manifest", "create", "--insecure", f"{remote}:latest", f"{remote}:amd64", f"{remote}:arm64"
-    )
+        "manifest", "create", "--insecure",
+        f"{remote}:latest", f"{remote}:amd64", f"{remote}:arm64", cli=cli,
+    )  # fmt: skip
     docker.docker(
         "manifest", "annotate", "--arch", "arm64", "--variant", "v8",
-        f"{remote}:latest", f"{remote}:arm64",
+        f"{remote}:latest", f"{remote}:arm64", cli=cli,
     )  # fmt: skip
-    out = docker.docker("manifest", "push", "--purge", "--insecure", f"{remote}:latest").stdout
+    out = docker.docker(
+        "manifest", "push", "--purge", "--insecure", f"{remote}:latest", cli=cli
+    ).stdout
     index_digest = manifest_digest(http, repository, "latest")
     assert index_digest in out
 
@@ -73,7 +83,7 @@ def test_docker_manifest_list_push_pull_and_inspect(
 
     # docker manifest inspect reads the list from the registry
     inspected = json.loads(
-        docker.docker("manifest", "inspect", "--insecure", f"{remote}:latest").stdout
+        docker.docker("manifest", "inspect", "--insecure", f"{remote}:latest", cli=cli).stdout
     )
     assert inspected["mediaType"] == DOCKER_MANIFEST_LIST
     assert _platforms(inspected) == {("linux", "amd64"), ("linux", "arm64")}

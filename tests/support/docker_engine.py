@@ -124,10 +124,14 @@ class DockerEngine:
 
     # --- the CLI ---------------------------------------------------------------------------
     def docker(
-        self, *args: str | os.PathLike[str], timeout: float = 180.0, check: bool = True
+        self,
+        *args: str | os.PathLike[str],
+        timeout: float = 180.0,
+        check: bool = True,
+        cli: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run the ``docker`` CLI against this engine."""
-        return run([self.docker_cli, *args], env=self.env, timeout=timeout, check=check)
+        """Run the ``docker`` CLI (or another docker CLI binary) against this engine."""
+        return run([cli or self.docker_cli, *args], env=self.env, timeout=timeout, check=check)
 
     def build(self, context: Path, tag: str) -> str:
         """``docker build`` (legacy builder) ``context`` as ``tag``; the image ID."""
@@ -200,3 +204,12 @@ def write_busybox_context(
 def find_docker_tools() -> tuple[str | None, str | None]:
     """Paths of ``dockerd`` and the ``docker`` CLI, or None for a missing one."""
     return which("dockerd"), which("docker")
+
+
+def docker_clis() -> list[str]:
+    """Every distinct docker CLI binary here (a 28.x in /usr/local/bin, docker.io's 20.10)."""
+    found: dict[str, str] = {}
+    for candidate in (which("docker"), "/usr/local/bin/docker", "/usr/bin/docker"):
+        if candidate and os.access(candidate, os.X_OK):
+            found.setdefault(os.path.realpath(candidate), candidate)
+    return list(found.values())

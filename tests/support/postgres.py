@@ -41,13 +41,18 @@ FAST_SETTINGS = (
 )
 
 
+#: A default collation that is NOT byte order, as on a server whose locale is en_US.UTF-8:
+#: queries that must order by code point (tag and catalog listing) have to say so.
+LINGUISTIC_LOCALE = ("--locale=C.UTF-8", "--locale-provider=icu", "--icu-locale=en-US")
+
+
 def find_bindir() -> Path | None:
     """The directory holding ``initdb`` and ``pg_ctl``: env, PATH, then Debian's layout."""
     candidates: list[str] = []
     if env := os.environ.get("DOCKYARD_TEST_PG_BINDIR"):
         candidates.append(env)
     if on_path := shutil.which("pg_ctl"):
-        candidates.append(str(Path(on_path).parent))
+        candidates.append(str(Path(on_path).resolve().parent))
     candidates += sorted(
         glob.glob("/usr/lib/postgresql/*/bin"),
         key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0,
@@ -117,18 +122,7 @@ class PostgresCluster:
         cluster = cls(bindir=bindir, root=root, port=free_port(), user=user)
         atexit.register(cluster.stop)
         try:
-            cluster._run(
-                "initdb",
-                "-D",
-                str(cluster.datadir),
-                "-A",
-                "trust",
-                "-U",
-                SUPERUSER,
-                "-E",
-                "UTF8",
-                "--no-sync",
-            )
+            cluster._initdb()
             options = [f"-p {cluster.port}", f"-k {root}", "-c listen_addresses=127.0.0.1"]
             options += [f"-c {setting}" for setting in FAST_SETTINGS]
             cluster._run(
@@ -148,6 +142,15 @@ class PostgresCluster:
             cluster.stop()
             raise
         return cluster
+
+    def _initdb(self) -> None:
+        """Create the cluster, with a linguistic default collation when ICU is available."""
+        base = ["-D", str(self.datadir), "-A", "trust", "-U", SUPERUSER, "-E", "UTF8", "--no-sync"]
+        try:
+            self._run("initdb", *base, *LINGUISTIC_LOCALE)
+        except RuntimeError:
+            shutil.rmtree(self.datadir, ignore_errors=True)
+            self._run("initdb", *base)
 
     def stop(self) -> None:
         """Stop the server (``pg_ctl stop``, else by its PID) and remove its files."""

@@ -14,6 +14,7 @@ from sqlalchemy import Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.elements import ColumnElement
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -88,6 +89,16 @@ class Database:
         """A connection in a write transaction, committed on success."""
         async with self._write.begin() as conn:
             yield conn
+
+    def bytewise(self, expr: ColumnElement[str]) -> ColumnElement[str]:
+        """``expr`` compared and ordered by code point (the spec's "lexical" order).
+
+        SQLite compares text bytewise already; PostgreSQL uses the database's collation, which
+        on an ``en_US.UTF-8`` server puts ``a_b`` before ``a-c`` and ``v1`` before ``V1``.
+        """
+        if self.dialect == "postgresql":
+            return expr.collate("C")
+        return expr
 
     def insert(self, table: Table) -> Any:
         """A dialect insert that supports ``on_conflict_do_nothing``/``_update``."""

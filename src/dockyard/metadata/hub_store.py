@@ -752,3 +752,72 @@ def _aware(value: datetime) -> datetime:
     from datetime import UTC
 
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class RepositoryRecord:
+    """A repository as the Hub shows it."""
+
+    id: int
+    name: str
+    namespace: str
+    is_private: bool
+    description: str
+    full_description: str
+    created_at: datetime
+
+
+_REPO_COLUMNS = (
+    repositories.c.id,
+    repositories.c.name,
+    repositories.c.namespace,
+    repositories.c.is_private,
+    repositories.c.description,
+    repositories.c.full_description,
+    repositories.c.created_at,
+)
+
+
+class RepositoryStore:
+    """Hub-side queries of repositories (the registry creates them on first push)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, name: str) -> RepositoryRecord | None:
+        """The repository called ``name``."""
+        async with self.db.read() as conn:
+            row = (
+                await conn.execute(select(*_REPO_COLUMNS).where(repositories.c.name == name))
+            ).first()
+        return None if row is None else RepositoryRecord(*row)
+
+    async def create(
+        self, name: str, *, is_private: bool, description: str, full_description: str
+    ) -> RepositoryRecord:
+        """Create a repository explicitly; raises :class:`NameTaken` when it exists."""
+        try:
+            async with self.db.write() as conn:
+                await conn.execute(
+                    repositories.insert().values(
+                        name=name,
+                        namespace=name.split("/", 1)[0],
+                        is_private=is_private,
+                        description=description,
+                        full_description=full_description,
+                        created_at=utcnow(),
+                    )
+                )
+        except IntegrityError:
+            raise NameTaken(f"repository {name!r} already exists") from None
+        record = await self.get(name)
+        assert record is not None
+        return record
+
+    async def update(self, repository_id: int, **values: Any) -> None:
+        """Change visibility or descriptions."""
+        if values:
+            async with self.db.write() as conn:
+                await conn.execute(
+                    update(repositories).where(repositories.c.id == repository_id).values(**values)
+                )

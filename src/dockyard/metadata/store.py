@@ -122,11 +122,12 @@ class RegistryStore:
 
         ``visible`` is a WHERE clause on ``repositories`` (see HubStore), None for all.
         """
-        stmt = select(repositories.c.name).order_by(repositories.c.name).limit(limit)
+        key = self.db.bytewise(repositories.c.name)
+        stmt = select(repositories.c.name).order_by(key).limit(limit)
         if visible is not None:
             stmt = stmt.where(visible)
         if after:
-            stmt = stmt.where(repositories.c.name > after)
+            stmt = stmt.where(key > after)
         async with self.db.read() as conn:
             return list((await conn.scalars(stmt)).all())
 
@@ -362,14 +363,15 @@ class RegistryStore:
             )
             if repo_id is None:
                 return None
+            key = self.db.bytewise(tags.c.name)
             stmt = (
                 select(tags.c.name)
                 .where(tags.c.repository_id == repo_id)
-                .order_by(tags.c.name)
+                .order_by(key)
                 .limit(limit)
             )
             if after:
-                stmt = stmt.where(tags.c.name > after)
+                stmt = stmt.where(key > after)
             return list((await conn.scalars(stmt)).all())
 
     async def referrers(

@@ -97,9 +97,9 @@ async def token_post(request: Request) -> Response:
         )
     except AuthError as exc:
         return auth_error(exc)
-    body = issued.body()
-    body.pop("token", None)
-    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+    response_body = issued.body()
+    response_body.pop("token", None)
+    return JSONResponse(response_body, headers={"Cache-Control": "no-store"})
 
 
 def auth_error(exc: AuthError) -> Response:

@@ -19,7 +19,6 @@ from dockyard.metadata.tables import (
     repositories,
     repository_blobs,
     tags,
-    uploads,
 )
 
 IMAGE = "application/vnd.oci.image.manifest.v1+json"
@@ -191,7 +190,8 @@ async def test_upload_lifecycle(store: RegistryStore) -> None:
     assert (record.id, record.repository, record.size) == ("up-1", "demo/app", 0)
     await store.set_upload_size("up-1", 6 * 1024**3)
     record = await store.get_upload("up-1")
-    assert record is not None and record.size == 6 * 1024**3
+    assert record is not None
+    assert record.size == 6 * 1024**3
     await store.delete_upload("up-1")
     assert await store.get_upload("up-1") is None
     await store.delete_upload("up-1")  # deleting twice is harmless
@@ -227,7 +227,8 @@ async def test_put_manifest_and_get_by_digest_and_tag(store: RegistryStore, db: 
     manifest_digest = await put(store, "demo/app", payload, tag="latest", references=refs)
     by_digest = await store.manifest_by_digest("demo/app", manifest_digest)
     by_tag = await store.manifest_by_tag("demo/app", "latest")
-    assert by_digest is not None and by_tag == by_digest
+    assert by_digest is not None
+    assert by_tag == by_digest
     assert type(by_digest.payload) is bytes
     assert by_digest.payload == payload
     assert by_digest.size == len(payload)
@@ -265,7 +266,8 @@ async def test_put_manifest_moves_tag(store: RegistryStore, db: Database) -> Non
     old = await put(store, "demo/app", b'{"v":1}', tag="latest")
     new = await put(store, "demo/app", b'{"v":2}', tag="latest")
     found = await store.manifest_by_tag("demo/app", "latest")
-    assert found is not None and found.digest == new
+    assert found is not None
+    assert found.digest == new
     assert await store.manifest_by_digest("demo/app", old) is not None  # untagged, kept
     assert await count(db, tags) == 1
 
@@ -341,7 +343,8 @@ async def test_referrers(store: RegistryStore) -> None:
     await put(store, "demo/other", b'{"sig":1}', subject=subject, artifact_type="application/sig")
     found = await store.referrers("demo/app", subject)
     assert [r.digest for r in found] == [sig, sbom]  # oldest first
-    assert found[0].subject_digest == subject and found[0].artifact_type == "application/sig"
+    assert found[0].subject_digest == subject
+    assert found[0].artifact_type == "application/sig"
     only = await store.referrers("demo/app", subject, "application/sbom")
     assert [r.digest for r in only] == [sbom]
     assert await store.referrers("demo/app", subject, "application/none") == []
@@ -396,7 +399,8 @@ async def test_concurrent_put_manifest_moving_one_tag(store: RegistryStore, db: 
     assert await count(db, tags) == 1
     assert await count(db, manifest_references) == CONCURRENCY
     found = await store.manifest_by_tag("race/tagged", "latest")
-    assert found is not None and found.digest in {digest(p) for p in payloads}
+    assert found is not None
+    assert found.digest in {digest(p) for p in payloads}
 
 
 async def test_concurrent_put_same_manifest(store: RegistryStore, db: Database) -> None:

@@ -65,7 +65,7 @@ def test_valid_names(name: str) -> None:
         "\na",
         "a/\nb",
         "a\x00",
-        "ａ",
+        "\uff41",  # fullwidth a
         "x" * (MAX_NAME_LENGTH + 1),
         "/".join(["ab"] * 86),
     ],
@@ -116,7 +116,7 @@ def test_valid_tags(tag: str) -> None:
         "\nlatest",
         "la\ntest",
         "tag\x00",
-        "ｔａｇ",
+        "\uff54\uff41\uff47",  # fullwidth "tag"
         "é",
         f"sha256:{'a' * 64}",
     ],

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from dockyard.storage import StorageError
-from dockyard.storage import filesystem as filesystem_module
 from dockyard.storage.filesystem import FilesystemDriver
 from dockyard.storage.interface import InvalidKey
 from tests.unit.storage.driver_suite import DriverSuite, chunks_of, collect, keys_under
@@ -58,7 +56,7 @@ class TestFilesystemDriver(DriverSuite):
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[tuple[FilesystemDriver, Path]]:
+def sandbox(tmp_path: Path) -> tuple[FilesystemDriver, Path]:
     """A driver rooted in ``<tmp>/box/root`` with bait files beside and above the root."""
     box = tmp_path / "box"
     root = box / "root"
@@ -67,7 +65,7 @@ def sandbox(tmp_path: Path) -> Iterator[tuple[FilesystemDriver, Path]]:
     (box / "passwd").write_bytes(b"bait")
     (box / "b").mkdir()
     (box / "b" / "bait").write_bytes(b"bait")
-    yield driver, box
+    return driver, box
 
 
 class TestFilesystemPathSafety:
@@ -154,7 +152,8 @@ class TestFilesystemLayout:
         def short_write(fd: int, data: bytes) -> int:
             return real_write(fd, memoryview(data)[:1000])
 
-        monkeypatch.setattr(filesystem_module.os, "write", short_write)
+        # POSIX lets write(2) write less than asked; the driver must loop.
+        monkeypatch.setattr("dockyard.storage.filesystem.os.write", short_write)
         driver = FilesystemDriver(tmp_path / "root", fsync=False)
         data = bytes(range(256)) * 40
         await driver.put("short/write", data)

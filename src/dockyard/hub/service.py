@@ -1,0 +1,36 @@
+"""The Hub's services bundled together, as the web layer receives them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dockyard.auth.grants import Grants
+from dockyard.hub.access_tokens import AccessTokenService
+from dockyard.hub.accounts import AccountService
+from dockyard.hub.audit import AuditService
+from dockyard.hub.orgs import OrganizationService
+from dockyard.hub.repositories import RepositoryService
+from dockyard.metadata.hub_store import HubStore, RepositoryStore
+
+
+@dataclass(frozen=True, slots=True)
+class HubServices:
+    """Accounts, access tokens, organizations, repositories and the audit log."""
+
+    accounts: AccountService
+    access_tokens: AccessTokenService
+    orgs: OrganizationService
+    repositories: RepositoryService
+    audit: AuditService
+
+    @classmethod
+    def build(cls, store: HubStore, grants: Grants, *, open_signup: bool) -> HubServices:
+        """Wire every Hub service over one store."""
+        repositories = RepositoryStore(store.db)
+        return cls(
+            accounts=AccountService(store, open_signup=open_signup),
+            access_tokens=AccessTokenService(store),
+            orgs=OrganizationService(store, repositories),
+            repositories=RepositoryService(repositories, grants),
+            audit=AuditService(store),
+        )

@@ -1,0 +1,45 @@
+"""Every Hub API route (Docker Hub's paths)."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from dockyard.web.api import access_tokens, audit, orgs, repositories, users
+
+ROUTES = [
+    Route("/v2/users/signup", users.signup, methods=["POST"]),
+    Route("/v2/users/login", users.login, methods=["POST"]),
+    Route("/v2/auth/token", users.auth_token, methods=["POST"]),
+    Route("/v2/user/", users.current_user, methods=["GET"]),
+    Route("/v2/user/password", users.change_password, methods=["POST"]),
+    Route("/v2/users/{username}/", users.user_profile, methods=["GET"]),
+    Route("/v2/access-tokens", access_tokens.list_or_create, methods=["GET", "POST"]),
+    Route("/v2/access-tokens/{uuid}", access_tokens.one, methods=["GET", "PATCH", "DELETE"]),
+    Route("/v2/orgs/", orgs.create_org, methods=["POST"]),
+    Route("/v2/orgs/{org}/", orgs.org, methods=["GET"]),
+    Route("/v2/orgs/{org}/members", orgs.members, methods=["GET", "POST"]),
+    Route("/v2/orgs/{org}/members/{username}", orgs.member, methods=["PUT", "DELETE"]),
+    Route("/v2/orgs/{org}/groups", orgs.groups, methods=["GET", "POST"]),
+    Route("/v2/orgs/{org}/groups/{group}", orgs.group, methods=["GET", "PATCH", "DELETE"]),
+    Route("/v2/orgs/{org}/groups/{group}/members", orgs.group_members, methods=["GET", "POST"]),
+    Route(
+        "/v2/orgs/{org}/groups/{group}/members/{username}", orgs.group_member, methods=["DELETE"]
+    ),
+    Route("/v2/repositories/", repositories.create, methods=["POST"]),
+    Route(
+        "/v2/repositories/{namespace}/{repository}/",
+        repositories.repository,
+        methods=["GET", "PATCH"],
+    ),
+    Route(
+        "/v2/repositories/{namespace}/{repository}/groups",
+        repositories.groups,
+        methods=["GET", "POST"],
+    ),
+    Route(
+        "/v2/repositories/{namespace}/{repository}/groups/{group}",
+        repositories.group,
+        methods=["DELETE"],
+    ),
+    Route("/v2/auditlogs/{account}/", audit.audit_logs, methods=["GET"]),
+]
