@@ -116,6 +116,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
             delete_enabled=settings.registry.delete_enabled,
             max_manifest_bytes=settings.registry.max_manifest_bytes,
             max_page_size=settings.registry.max_page_size,
+            manifest_cache_seconds=settings.registry.manifest_cache_seconds,
         )
         try:
             yield
@@ -142,4 +143,8 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
 def create_app_from_env() -> Starlette:
     """Factory for server worker processes: settings come from :data:`SETTINGS_ENV`."""
     data = json.loads(os.environ[SETTINGS_ENV])
-    return create_app(Settings.model_validate(data), run_migrations=False)
+    settings = Settings.model_validate(data)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    return create_app(settings, run_migrations=False)

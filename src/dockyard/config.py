@@ -33,6 +33,9 @@ class RegistrySettings(BaseModel):
     max_manifest_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     #: Most entries one page of tags or catalog returns.
     max_page_size: int = Field(default=10_000, ge=1)
+    #: How long a node may serve a cached manifest lookup (0: no cache). Writes through the
+    #: same node are seen at once; other nodes' writes within this many seconds.
+    manifest_cache_seconds: float = Field(default=1.0, ge=0, le=60)
 
 
 class AuthSettings(BaseModel):

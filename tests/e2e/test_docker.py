@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from pathlib import Path
 
 import httpx
@@ -55,6 +57,7 @@ def test_build_push_pull_run_and_build_on_top(
 
     # a second image FROM the pushed one; the base is gone locally, so the build pulls it
     docker.remove_images(f"{remote}@{pushed_v1}")
+    assert docker.docker("image", "inspect", f"{remote}:v1", check=False).returncode != 0
     context = write_busybox_context(
         tmp_path / "v2",
         base=f"{remote}:v1",
@@ -130,3 +133,32 @@ def test_retag_and_unknown_tag(
     missing = docker.docker("pull", f"{registry.host}/retag/no-such-repo:1", check=False)
     assert missing.returncode != 0
     assert "not found" in missing.stderr, missing.stderr
+
+
+def test_large_layer_round_trip(
+    docker_engine: DockerEngine, registry: LiveServer, http: httpx.Client, tmp_path: Path
+) -> None:
+    """A 12 MiB incompressible layer survives push and pull bit for bit."""
+    docker = docker_engine
+    remote = f"{registry.host}/large/app:1"
+    payload = os.urandom(12 * 1024 * 1024)
+    context = write_busybox_context(tmp_path / "ctx", cmd=["/bin/busybox", "true"])
+    (context / "payload.bin").write_bytes(payload)
+    dockerfile = context / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text() + "COPY payload.bin /payload.bin\n")
+    docker.build(context, remote)
+    digest = docker.push(remote)
+
+    manifest = http.get("/v2/large/app/manifests/1", headers={"Accept": DOCKER_MANIFEST}).json()
+    biggest = max(manifest["layers"], key=lambda layer: layer["size"])
+    assert biggest["size"] > len(payload)
+    blob = http.get(f"/v2/large/app/blobs/{biggest['digest']}")
+    assert blob.status_code == 200
+    assert len(blob.content) == biggest["size"]
+    assert "sha256:" + hashlib.sha256(blob.content).hexdigest() == biggest["digest"]
+
+    docker.remove_images(remote)
+    assert docker.pull(remote) == digest
+    out = docker.run_container(remote, "/bin/busybox", "sha256sum", "/payload.bin")
+    assert out.split()[0] == hashlib.sha256(payload).hexdigest()
+    docker.remove_images(remote)

@@ -11,13 +11,8 @@ import pytest
 
 from tests.conftest import require_tool
 from tests.support.images import OCI_INDEX, OCI_MANIFEST, push_busybox_image, sha256
+from tests.support.orasclient import make_oras_client, oras, oras_available
 from tests.support.servers import LiveServer
-
-try:
-    import oras.client
-    import oras.oci
-except ImportError:  # pragma: no cover - the dev extra installs it
-    oras = None  # type: ignore[assignment]
 
 pytestmark = pytest.mark.realclient
 
@@ -31,8 +26,8 @@ OCI_EMPTY = "application/vnd.oci.empty.v1+json"
 @pytest.fixture
 def oras_client(registry: LiveServer) -> oras.client.OrasClient:
     """An ORAS client speaking plain HTTP to the live registry."""
-    require_tool(oras is not None, "the oras Python package (pip install oras)")
-    return oras.client.OrasClient(hostname=registry.host, insecure=True)
+    require_tool(oras_available(), "the oras Python package (pip install oras)")
+    return make_oras_client(registry.host)
 
 
 def _referrers(

@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import require_tool
 from tests.support.images import OCI_MANIFEST, push_busybox_image
+from tests.support.orasclient import make_oras_client, oras_available
 from tests.support.servers import LiveServer
 from tests.support.tools import run, which
 
@@ -51,11 +52,7 @@ def test_skopeo_list_tags_follows_pages(paged_registry: tuple[LiveServer, httpx.
 
 def test_oras_get_tags_follows_pages(paged_registry: tuple[LiveServer, httpx.Client]) -> None:
     server, _ = paged_registry
-    try:
-        import oras.client
-    except ImportError:  # pragma: no cover - the dev extra installs it
-        require_tool(False, "the oras Python package (pip install oras)")
-        raise
-    client = oras.client.OrasClient(hostname=server.host, insecure=True)
+    require_tool(oras_available(), "the oras Python package (pip install oras)")
+    client = make_oras_client(server.host)
     assert sorted(client.get_tags(f"{server.host}/paged/app")) == TAGS
     assert client.get_tags(f"{server.host}/paged/app", N=3) == TAGS[:3]

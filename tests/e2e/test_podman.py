@@ -16,6 +16,7 @@ from tests.conftest import require_tool
 from tests.support.docker_engine import write_busybox_context
 from tests.support.images import (
     DOCKER_MANIFEST,
+    OCI_INDEX,
     OCI_MANIFEST,
     manifest_digest,
     push_busybox_image,
@@ -119,3 +120,36 @@ def test_podman_pull_build_push_pull_run(
         )
         assert f"{built}@{digest}" in json.loads(repo_digests.stdout)
         assert podman.run_container(f"{built}:{tag}") == "built by podman\n"
+
+
+def test_podman_manifest_push_all_and_pull_by_arch(
+    podman: Podman, registry: LiveServer, http: httpx.Client
+) -> None:
+    amd = push_busybox_image(http, "podman/parts", "amd", ["/bin/busybox", "echo", "amd"])
+    arm = push_busybox_image(http, "podman/parts", "arm", ["/bin/busybox", "echo", "arm"])
+    parts, listed = f"{registry.host}/podman/parts", f"{registry.host}/podman/list:1"
+
+    podman("manifest", "create", listed)
+    podman("manifest", "add", "--tls-verify=false", listed, f"docker://{parts}:amd")
+    podman("manifest", "add", "--tls-verify=false", "--arch=arm64", listed, f"docker://{parts}:arm")
+    digest_file = podman.root / "list.digest"
+    podman(
+        "manifest", "push", "--all", "--tls-verify=false", f"--digestfile={digest_file}",
+        listed, f"docker://{listed}",
+    )  # fmt: skip
+    index_digest = digest_file.read_text().strip()
+    assert manifest_digest(http, "podman/list", "1") == index_digest
+    index = http.get("/v2/podman/list/manifests/1", headers={"Accept": OCI_INDEX}).json()
+    platforms = {m["platform"]["architecture"]: m["digest"] for m in index["manifests"]}
+    assert platforms == {"amd64": amd.digest, "arm64": arm.digest}
+
+    # podman picks the entry for the architecture it is asked for
+    podman("rmi", "--all", "--force")
+    for arch, expected in (("amd64", "amd"), ("arm64", "arm")):
+        ref = f"{registry.host}/podman/list:1"
+        podman("pull", "--tls-verify=false", f"--arch={arch}", ref)
+        digests = podman("image", "inspect", "--format", "{{json .RepoDigests}}", ref).stdout
+        assert f"{registry.host}/podman/list@{platforms[arch]}" in json.loads(digests)
+        if arch == "amd64":
+            assert podman.run_container(ref).strip() == expected
+        podman("rmi", "--force", ref)

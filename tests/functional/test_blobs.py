@@ -162,3 +162,27 @@ def test_deletion_disabled_gives_405_unsupported(no_delete_client: TestClient) -
     assert client.get(f"/v2/lib/blobby/blobs/{digest}").content == DATA
     assert client.get("/v2/lib/blobby/manifests/v1").content == image.payload
     assert client.get(f"/v2/lib/blobby/manifests/{image.digest}").status_code == 200
+
+
+def test_range_of_an_unknown_unit_is_ignored(client: TestClient) -> None:
+    """RFC 9110 14.2: "An origin server MUST ignore a Range header field that contains a range
+    unit it does not understand" -- the whole blob comes back, 200."""
+    digest = push_blob(client, "lib/blobby", DATA)
+    response = client.get(f"/v2/lib/blobby/blobs/{digest}", headers={"Range": "items=0-5"})
+    assert response.status_code == 200
+    assert response.content == DATA
+    assert "Content-Range" not in response.headers
+
+
+def test_several_ranges_are_served_whole_or_as_multipart(client: TestClient) -> None:
+    """RFC 9110 lets a server ignore a multi-range request (200, whole) or answer it with
+    ``multipart/byteranges`` (206), as CNCF Distribution's Go ``http.ServeContent`` does."""
+    digest = push_blob(client, "lib/blobby", DATA)
+    response = client.get(f"/v2/lib/blobby/blobs/{digest}", headers={"Range": "bytes=0-1,5-6"})
+    if response.status_code == 200:
+        assert response.content == DATA
+    else:
+        assert response.status_code == 206
+        assert response.headers["Content-Type"].startswith("multipart/byteranges")
+        assert DATA[0:2] in response.content
+        assert DATA[5:7] in response.content

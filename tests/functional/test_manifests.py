@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -125,10 +126,7 @@ def candidate(request: pytest.FixtureRequest, client: TestClient) -> Candidate:
     return KINDS[request.param](client)
 
 
-def assert_manifest_response(response: object, candidate: Candidate, *, head: bool) -> None:
-    from httpx import Response
-
-    assert isinstance(response, Response)
+def assert_manifest_response(response: httpx.Response, candidate: Candidate, *, head: bool) -> None:
     assert response.status_code == 200, response.text
     assert response.headers["Docker-Content-Digest"] == candidate.digest
     assert response.headers["Content-Type"] == candidate.media_type
@@ -237,14 +235,14 @@ def test_put_by_sha512_digest(client: TestClient) -> None:
 
 # --- content negotiation ---------------------------------------------------------------------
 @pytest.fixture
-def oci_index(client: TestClient) -> Iterator[tuple[Pushed, Pushed, Pushed]]:
+def oci_index(client: TestClient) -> tuple[Pushed, Pushed, Pushed]:
     amd = push_image(client, NAME, seed="amd", platform="linux/amd64")
     arm = push_image(client, NAME, seed="arm", platform="linux/arm64")
     # arm64 first, so that "the first entry" and "the linux/amd64 entry" differ.
     index = push_manifest(
         client, NAME, "multi", make_index([arm.descriptor(ARM64), amd.descriptor(AMD64)]), OCI_INDEX
     )
-    yield index, amd, arm
+    return index, amd, arm
 
 
 def test_index_served_to_clients_that_accept_it(

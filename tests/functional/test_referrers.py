@@ -17,6 +17,7 @@ from tests.support.oci import (
     assert_error,
     descriptor,
     digest_of,
+    encode,
     make_image_manifest,
     make_index,
     push_blob,
@@ -58,8 +59,6 @@ def push_artifact(
         subject=subject,
         annotations=annotations,
     )
-    from tests.support.oci import encode
-
     pushed = push_manifest(client, name, digest_of(encode(doc)), doc, OCI_MANIFEST)
     response = client.head(f"/v2/{name}/manifests/{pushed.digest}")
     assert response.status_code == 200
@@ -179,9 +178,10 @@ def test_artifact_type_filter(client: TestClient) -> None:
 
 def test_referrer_pushed_before_its_subject(client: TestClient) -> None:
     push_blob(client, NAME, EMPTY_JSON)
-    future = {"mediaType": OCI_MANIFEST, "digest": digest_of(b"later"), "size": 5}
+    later = digest_of(b"later")
+    future = {"mediaType": OCI_MANIFEST, "digest": later, "size": 5}
     sig = push_artifact(client, NAME, future, SIGNATURE)
-    _, body = referrers(client, NAME, future["digest"])
+    _, body = referrers(client, NAME, later)
     assert set(by_digest(body)) == {sig.digest}
 
 

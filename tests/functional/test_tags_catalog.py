@@ -1,4 +1,4 @@
-"""Content discovery: ``/v2/<name>/tags/list`` and ``/v2/_catalog``, with ``n``/``last``/``Link``."""
+"""Content discovery: ``/v2/<name>/tags/list`` and ``/v2/_catalog``, ``n``, ``last``, ``Link``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from dockyard.app import create_app
 from dockyard.config import Settings
 from tests.support.oci import OCI_MANIFEST, assert_error, push_image, put_manifest
 
@@ -130,8 +131,6 @@ def test_tags_invalid_n_is_400(client: TestClient, n: str) -> None:
 
 def test_server_page_size_applies_without_n(client: TestClient, settings: Settings) -> None:
     registry = settings.registry.model_copy(update={"max_page_size": 4})
-    from dockyard.app import create_app
-
     with TestClient(create_app(settings.model_copy(update={"registry": registry}))) as small:
         tag_all(small, NAME, TAGS)
         first = small.get(f"/v2/{NAME}/tags/list")

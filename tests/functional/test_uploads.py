@@ -180,6 +180,39 @@ def test_first_chunk_not_at_zero_is_416(client: TestClient) -> None:
     assert response.headers["Range"] == "0-0"
 
 
+def test_put_whose_final_chunk_is_out_of_order_is_416(client: TestClient) -> None:
+    location = start_upload(client, "lib/up")
+    _, headers = patch_chunk(client, location, BLOB[:100], 0)
+    location = headers["location"]
+    digest = digest_of(BLOB)
+    response = client.put(
+        location,
+        params={"digest": digest},
+        content=BLOB[150:],
+        headers={"Content-Range": f"150-{len(BLOB) - 1}"},
+    )
+    assert_error(response, 416, "BLOB_UPLOAD_INVALID")
+    assert response.headers["Range"] == "0-99"
+    assert not blob_exists(client, "lib/up", digest)
+    # The session is intact and can still be finished properly.
+    assert client.get(location).headers["Range"] == "0-99"
+    response = client.put(
+        location,
+        params={"digest": digest},
+        content=BLOB[100:],
+        headers={"Content-Range": f"100-{len(BLOB) - 1}"},
+    )
+    assert response.status_code == 201, response.text
+    assert_pullable(client, "lib/up", digest, BLOB)
+
+
+def test_content_range_and_length_disagreeing_is_size_invalid(client: TestClient) -> None:
+    # CNCF Distribution answers 400 SIZE_INVALID when Content-Length is not the range's length.
+    location = start_upload(client, "lib/up")
+    response = client.patch(location, content=BLOB[:40], headers={"Content-Range": "0-49"})
+    assert_error(response, 400, "SIZE_INVALID")
+
+
 def test_streamed_patch_without_content_range(client: TestClient) -> None:
     location = start_upload(client, "lib/up")
     status, headers = patch_chunk(client, location, BLOB[:123], None)
@@ -414,3 +447,19 @@ def test_empty_blob_post_then_put(client: TestClient) -> None:
     done = client.put(location, params={"digest": digest})
     assert done.status_code == 201, done.text
     assert_pullable(client, "lib/up", digest, b"")
+
+
+def test_completed_upload_session_is_gone(client: TestClient) -> None:
+    location = start_upload(client, "lib/up")
+    digest = digest_of(BLOB)
+    assert client.put(location, params={"digest": digest}, content=BLOB).status_code == 201
+    assert_error(client.get(location), 404, "BLOB_UPLOAD_UNKNOWN")
+    assert_error(
+        client.patch(
+            location, content=b"more", headers={"Content-Range": f"{len(BLOB)}-{len(BLOB) + 3}"}
+        ),
+        404,
+        "BLOB_UPLOAD_UNKNOWN",
+    )
+    assert_error(client.put(location, params={"digest": digest}), 404, "BLOB_UPLOAD_UNKNOWN")
+    assert_pullable(client, "lib/up", digest, BLOB)

@@ -44,6 +44,11 @@ class DockerEngine:
         return self.root / "dockerd.log"
 
     @property
+    def containerd_socket(self) -> Path:
+        """The socket of the containerd this dockerd started (``ctr --address``)."""
+        return self.root / "exec" / "containerd" / "containerd.sock"
+
+    @property
     def env(self) -> dict[str, str]:
         """Environment for the CLI: this engine, a private config dir, the legacy builder."""
         return {

@@ -55,11 +55,13 @@ def error_codes(response: httpx.Response) -> list[str]:
     """The ``code`` of every error in an OCI error envelope (asserting its shape)."""
     assert response.headers["content-type"].startswith("application/json"), response.text
     body = response.json()
-    assert isinstance(body, dict) and isinstance(body.get("errors"), list), body
+    assert isinstance(body, dict), body
+    assert isinstance(body.get("errors"), list), body
     assert body["errors"], body
     for error in body["errors"]:
         assert set(error) >= {"code", "message"}, error
-        assert isinstance(error["code"], str) and error["code"].isupper(), error
+        assert isinstance(error["code"], str), error
+        assert error["code"].isupper(), error
         assert isinstance(error["message"], str), error
     return [error["code"] for error in body["errors"]]
 
@@ -89,14 +91,14 @@ def start_upload(client: TestClient, name: str) -> str:
     """Open an upload session; return its ``Location`` (a path, maybe with a query)."""
     response = client.post(f"/v2/{name}/blobs/uploads/", headers={"Content-Length": "0"})
     assert response.status_code == 202, response.text
-    location = response.headers["Location"]
+    location: str = response.headers["Location"]
     assert location
     return location
 
 
 def blob_exists(client: TestClient, name: str, digest: str) -> bool:
     """True when ``HEAD /v2/<name>/blobs/<digest>`` answers 200 (False on 404)."""
-    response = client.head(f"/v2/{name}/blobs/{digest}")
+    response: httpx.Response = client.head(f"/v2/{name}/blobs/{digest}")
     assert response.status_code in (200, 404), response.status_code
     return response.status_code == 200
 
@@ -181,7 +183,10 @@ def put_manifest(
 ) -> httpx.Response:
     """``PUT /v2/<name>/manifests/<reference>`` with ``Content-Type: media_type``."""
     headers = {"Content-Type": media_type} if media_type else {}
-    return client.put(f"/v2/{name}/manifests/{reference}", content=payload, headers=headers)
+    response: httpx.Response = client.put(
+        f"/v2/{name}/manifests/{reference}", content=payload, headers=headers
+    )
+    return response
 
 
 @dataclass(frozen=True)

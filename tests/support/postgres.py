@@ -38,6 +38,7 @@ FAST_SETTINGS = (
     "full_page_writes=off",
     "wal_level=minimal",
     "max_wal_senders=0",
+    "max_connections=200",
 )
 
 

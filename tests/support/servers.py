@@ -65,7 +65,10 @@ class LiveServer:
             *self.args,
         ]
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        # Its own process group: the server's worker processes are stopped (or killed) with it.
+        self.process = subprocess.Popen(
+            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -83,13 +86,22 @@ class LiveServer:
         if self.process is None:
             return
         if self.process.poll() is None:
-            self.process.send_signal(sig)
+            self._signal_group(sig)
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                self._signal_group(signal.SIGKILL)
                 self.process.wait()
+        # Workers orphaned by a killed parent must not outlive the test either.
+        self._signal_group(signal.SIGKILL)
         self.process = None
+
+    def _signal_group(self, sig: int) -> None:
+        assert self.process is not None
+        try:
+            os.killpg(self.process.pid, sig)
+        except ProcessLookupError:
+            pass
 
     def kill(self) -> None:
         """Stop abruptly (SIGKILL), as a crash would."""

@@ -1,19 +1,24 @@
-"""``dockyard serve``: migrate the database, then run the HTTP server."""
+"""``dockyard serve``: migrate the database, then run the HTTP server (Granian, ASGI)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
-from typing import Any
 
 import click
-import uvicorn
+from granian.constants import Interfaces, Loops
+from granian.log import LogLevels
+from granian.server import Server
 
-from dockyard.app import SETTINGS_ENV, create_app
+from dockyard.app import SETTINGS_ENV
 from dockyard.cli.options import config_options, settings_from
 from dockyard.metadata import migrate
+
+#: One line per request: time, client, request line, status, duration in milliseconds.
+ACCESS_LOG_FORMAT = (
+    '[%(time)s] %(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1fms'
+)
 
 
 @click.command()
@@ -54,6 +59,9 @@ def serve(
     )
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
+    for path in (settings.tls_cert, settings.tls_key):
+        if path is not None and not path.is_file():
+            raise click.UsageError(f"{path} does not exist")
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
@@ -64,21 +72,20 @@ def serve(
         f"dockyard serving on {scheme}://{settings.host}:{settings.port}, "
         f"data in {settings.data_dir}"
     )
-    common: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
-        "log_level": settings.log_level,
-        "access_log": True,
-        "ssl_certfile": str(settings.tls_cert) if settings.tls_cert else None,
-        "ssl_keyfile": str(settings.tls_key) if settings.tls_key else None,
-        "proxy_headers": False,
-        "server_header": False,
-        "timeout_keep_alive": 30,
-    }
-    if settings.workers > 1:
-        os.environ[SETTINGS_ENV] = json.dumps(settings.model_dump(mode="json"))
-        uvicorn.run(
-            "dockyard.app:create_app_from_env", factory=True, workers=settings.workers, **common
-        )
-    else:
-        uvicorn.run(create_app(settings, run_migrations=False), **common)
+    # Worker processes build the app from these settings (see dockyard.app.create_app_from_env).
+    os.environ[SETTINGS_ENV] = settings.model_dump_json()
+    Server(
+        "dockyard.app:create_app_from_env",
+        factory=True,
+        interface=Interfaces.ASGI,
+        address=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop=Loops.uvloop,
+        log_level=LogLevels(settings.log_level),
+        log_access=True,
+        log_access_format=ACCESS_LOG_FORMAT,
+        ssl_cert=settings.tls_cert.resolve() if settings.tls_cert else None,
+        ssl_key=settings.tls_key.resolve() if settings.tls_key else None,
+        websockets=False,
+    ).serve()

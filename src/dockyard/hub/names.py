@@ -27,7 +27,7 @@ MAX_PASSWORD_LENGTH = 1024
 
 def check_namespace_name(name: str, what: str = "username") -> str:
     """A valid user or organization name: 4-30 lowercase letters and digits, not reserved."""
-    if not _NAMESPACE_RE.match(name):
+    if not _NAMESPACE_RE.fullmatch(name):
         raise ValidationFailed(f"{what} must be 4 to 30 lowercase letters and digits")
     if name in RESERVED_NAMES:
         raise ValidationFailed(f"{what} {name!r} is reserved")
@@ -36,14 +36,14 @@ def check_namespace_name(name: str, what: str = "username") -> str:
 
 def check_team_name(name: str) -> str:
     """A valid team name."""
-    if not _TEAM_RE.match(name):
+    if not _TEAM_RE.fullmatch(name):
         raise ValidationFailed("team name must be 1 to 50 letters, digits, '.', '_' or '-'")
     return name
 
 
 def check_email(email: str) -> str:
     """A plausible email address, lower-cased."""
-    if not _EMAIL_RE.match(email):
+    if not _EMAIL_RE.fullmatch(email):
         raise ValidationFailed("invalid email address")
     return email.lower()
 

@@ -59,14 +59,25 @@ class OrganizationService:
         return record
 
     async def _audit(
-        self, principal: Principal, action: str, org: str, target: str, **detail: object
+        self,
+        principal: Principal,
+        action: str,
+        org: str,
+        target: str,
+        address: str,
+        **detail: object,
     ) -> None:
         await self.store.audit(
-            action, actor=principal.username, namespace=org, target=target, detail=detail
+            action,
+            actor=principal.username,
+            actor_ip=address,
+            namespace=org,
+            target=target,
+            detail=detail,
         )
 
     # --- organizations ---------------------------------------------------------------------
-    async def create(self, principal: Principal, name: str) -> None:
+    async def create(self, principal: Principal, name: str, *, address: str = "") -> None:
         """Create an organization with ``principal`` as its first owner."""
         require_account_scope(principal)
         check_namespace_name(name, "organization name")
@@ -74,13 +85,15 @@ class OrganizationService:
             await self.store.create_organization(name, principal.user_id)
         except NameTaken as exc:
             raise Conflict(str(exc)) from None
-        await self._audit(principal, "org.create", name, name)
+        await self._audit(principal, "org.create", name, name, address)
 
     async def members(self, principal: Principal | None, org: str) -> list[tuple[str, str]]:
         """``(username, role)`` of the members (visible to members)."""
         return await self.store.members(await self._require_member(principal, org))
 
-    async def set_member(self, principal: Principal, org: str, username: str, role: str) -> None:
+    async def set_member(
+        self, principal: Principal, org: str, username: str, role: str, *, address: str = ""
+    ) -> None:
         """Add a member or change a role (owners only)."""
         if role not in ROLES:
             raise ValidationFailed(f"role must be one of {', '.join(ROLES)}")
@@ -89,9 +102,11 @@ class OrganizationService:
         if role != "owner" and await self._last_owner(org_id, username):
             raise ValidationFailed("an organization needs at least one owner")
         await self.store.set_member(org_id, user_id, role)
-        await self._audit(principal, "org.member.set", org, username, role=role)
+        await self._audit(principal, "org.member.set", org, username, address, role=role)
 
-    async def remove_member(self, principal: Principal, org: str, username: str) -> None:
+    async def remove_member(
+        self, principal: Principal, org: str, username: str, *, address: str = ""
+    ) -> None:
         """Remove a member and their team memberships (owners only)."""
         org_id = await self._require_owner(principal, org)
         user_id = await self._user_id(username)
@@ -99,7 +114,7 @@ class OrganizationService:
             raise ValidationFailed("an organization needs at least one owner")
         if not await self.store.remove_member(org_id, user_id):
             raise NotFound(f"{username} is not a member of {org}")
-        await self._audit(principal, "org.member.remove", org, username)
+        await self._audit(principal, "org.member.remove", org, username, address)
 
     async def _last_owner(self, org_id: int, username: str) -> bool:
         owners = [u for u, r in await self.store.members(org_id) if r == "owner"]
@@ -115,7 +130,7 @@ class OrganizationService:
         return await self._team(await self._require_member(principal, org), team)
 
     async def create_team(
-        self, principal: Principal, org: str, name: str, description: str
+        self, principal: Principal, org: str, name: str, description: str, *, address: str = ""
     ) -> TeamRecord:
         """Create a team (owners only)."""
         org_id = await self._require_owner(principal, org)
@@ -124,7 +139,7 @@ class OrganizationService:
             team = await self.store.create_team(org_id, name, description[:255])
         except NameTaken as exc:
             raise Conflict(str(exc)) from None
-        await self._audit(principal, "team.create", org, name)
+        await self._audit(principal, "team.create", org, name, address)
         return team
 
     async def update_team(
@@ -135,6 +150,7 @@ class OrganizationService:
         *,
         name: str | None,
         description: str | None,
+        address: str = "",
     ) -> TeamRecord:
         """Rename a team or change its description (owners only)."""
         org_id = await self._require_owner(principal, org)
@@ -147,15 +163,17 @@ class OrganizationService:
             )
         except NameTaken as exc:
             raise Conflict(str(exc)) from None
-        await self._audit(principal, "team.update", org, team, name=name)
+        await self._audit(principal, "team.update", org, team, address, name=name)
         return await self._team(org_id, name or team)
 
-    async def delete_team(self, principal: Principal, org: str, team: str) -> None:
+    async def delete_team(
+        self, principal: Principal, org: str, team: str, *, address: str = ""
+    ) -> None:
         """Delete a team (owners only)."""
         org_id = await self._require_owner(principal, org)
         record = await self._team(org_id, team)
         await self.store.delete_team(record.id)
-        await self._audit(principal, "team.delete", org, team)
+        await self._audit(principal, "team.delete", org, team, address)
 
     async def team_members(self, principal: Principal | None, org: str, team: str) -> list[str]:
         """Usernames in a team."""
@@ -163,7 +181,7 @@ class OrganizationService:
         return await self.store.team_members((await self._team(org_id, team)).id)
 
     async def add_team_member(
-        self, principal: Principal, org: str, team: str, username: str
+        self, principal: Principal, org: str, team: str, username: str, *, address: str = ""
     ) -> None:
         """Put a user in a team, making them an organization member if they were not."""
         org_id = await self._require_owner(principal, org)
@@ -172,21 +190,27 @@ class OrganizationService:
         if await self.store.organization_role(org, user_id) is None:
             await self.store.set_member(org_id, user_id, "member")
         await self.store.add_team_member(record.id, user_id)
-        await self._audit(principal, "team.member.add", org, f"{team}/{username}")
+        await self._audit(principal, "team.member.add", org, f"{team}/{username}", address)
 
     async def remove_team_member(
-        self, principal: Principal, org: str, team: str, username: str
+        self, principal: Principal, org: str, team: str, username: str, *, address: str = ""
     ) -> None:
         """Take a user out of a team."""
         org_id = await self._require_owner(principal, org)
         record = await self._team(org_id, team)
         if not await self.store.remove_team_member(record.id, await self._user_id(username)):
             raise NotFound(f"{username} is not in team {team}")
-        await self._audit(principal, "team.member.remove", org, f"{team}/{username}")
+        await self._audit(principal, "team.member.remove", org, f"{team}/{username}", address)
 
     # --- team permissions on repositories ----------------------------------------------
     async def grant(
-        self, principal: Principal, repository: str, team: str, permission: str
+        self,
+        principal: Principal,
+        repository: str,
+        team: str,
+        permission: str,
+        *,
+        address: str = "",
     ) -> None:
         """Give a team read, write or admin on a repository of the organization."""
         if permission not in TEAM_PERMISSION_ACTIONS:
@@ -199,10 +223,18 @@ class OrganizationService:
             raise NotFound(f"repository {repository!r} not found")
         await self.store.set_team_permission(record.id, repo.id, permission)
         await self._audit(
-            principal, "repo.permission.set", org, repository, team=team, permission=permission
+            principal,
+            "repo.permission.set",
+            org,
+            repository,
+            address,
+            team=team,
+            permission=permission,
         )
 
-    async def revoke(self, principal: Principal, repository: str, team: str) -> None:
+    async def revoke(
+        self, principal: Principal, repository: str, team: str, *, address: str = ""
+    ) -> None:
         """Withdraw a team's permission on a repository."""
         org = repository.split("/", 1)[0]
         org_id = await self._require_owner(principal, org)
@@ -210,7 +242,7 @@ class OrganizationService:
         repo = await self.repositories.get(repository)
         if repo is None or not await self.store.remove_team_permission(record.id, repo.id):
             raise NotFound(f"team {team} has no permission on {repository}")
-        await self._audit(principal, "repo.permission.remove", org, repository, team=team)
+        await self._audit(principal, "repo.permission.remove", org, repository, address, team=team)
 
     async def permissions(self, principal: Principal, repository: str) -> list[tuple[str, str]]:
         """``(team, permission)`` on a repository (owners of the organization)."""

@@ -34,6 +34,7 @@ class RepositoryService:
         is_private: bool,
         description: str = "",
         full_description: str = "",
+        address: str = "",
     ) -> RepositoryRecord:
         """Create ``namespace/name`` where the principal may push."""
         if not is_valid_name(name) or name.count("/") != 1:
@@ -55,6 +56,7 @@ class RepositoryService:
         await self.grants.store.audit(
             "repo.create",
             actor=principal.username,
+            actor_ip=address,
             namespace=record.namespace,
             target=name,
             detail={"is_private": is_private},
@@ -69,6 +71,7 @@ class RepositoryService:
         is_private: bool | None = None,
         description: str | None = None,
         full_description: str | None = None,
+        address: str = "",
     ) -> RepositoryRecord:
         """Change a repository's settings (its administrators only)."""
         record = await self.visible(principal, name)
@@ -87,6 +90,7 @@ class RepositoryService:
             await self.grants.store.audit(
                 "repo.visibility",
                 actor=principal.username,
+                actor_ip=address,
                 namespace=record.namespace,
                 target=name,
                 detail={"is_private": is_private},

@@ -245,19 +245,24 @@ class RegistryStore:
         now = utcnow()
         async with self.db.write() as conn:
             repo_id = await self._ensure_repository(conn, name)
+            insert = self.db.insert(manifests).values(
+                repository_id=repo_id,
+                digest=digest,
+                media_type=media_type,
+                artifact_type=artifact_type,
+                subject_digest=subject_digest,
+                size=len(payload),
+                payload=payload,
+                created_at=now,
+            )
+            # A no-op update rather than DO NOTHING: it locks an existing row, so on PostgreSQL
+            # a concurrent delete_manifest waits for us (and cascades to our tag) instead of
+            # removing the row between here and the tag insert (a foreign key violation).
             await conn.execute(
-                self.db.insert(manifests)
-                .values(
-                    repository_id=repo_id,
-                    digest=digest,
-                    media_type=media_type,
-                    artifact_type=artifact_type,
-                    subject_digest=subject_digest,
-                    size=len(payload),
-                    payload=payload,
-                    created_at=now,
+                insert.on_conflict_do_update(
+                    index_elements=["repository_id", "digest"],
+                    set_={"digest": insert.excluded.digest},
                 )
-                .on_conflict_do_nothing(index_elements=["repository_id", "digest"])
             )
             manifest_id = await conn.scalar(
                 select(manifests.c.id).where(

@@ -10,6 +10,7 @@ from dockyard.metadata.store import ManifestRecord, ReferenceRecord, RegistrySto
 from dockyard.oci import mediatypes as mt
 from dockyard.oci.digest import Digest, is_digest
 from dockyard.oci.manifest import InvalidManifest, Manifest, parse_manifest
+from dockyard.registry.cache import ManifestCache
 from dockyard.registry.errors import (
     DigestInvalid,
     ManifestBlobUnknown,
@@ -58,8 +59,10 @@ class ManifestService:
         delete_enabled: bool,
         max_manifest_bytes: int,
         max_page_size: int,
+        cache_ttl: float = 1.0,
     ) -> None:
         self.store = store
+        self.cache = ManifestCache(cache_ttl)
         self.delete_enabled = delete_enabled
         self.max_manifest_bytes = max_manifest_bytes
         self.max_page_size = max_page_size
@@ -105,6 +108,7 @@ class ManifestService:
             references=_unique(references),
             tag=tag,
         )
+        self.cache.invalidate(name)
         return PutResult(str(digest), subject)
 
     async def _check_references(self, name: str, manifest: Manifest) -> None:
@@ -148,6 +152,9 @@ class ManifestService:
         return StoredManifest(record.digest, record.media_type, record.payload)
 
     async def _find(self, name: str, reference: str) -> ManifestRecord:
+        cached = self.cache.get(name, reference)
+        if cached is not None:
+            return cached
         if is_digest(reference):
             digest = parse_digest(reference)
             record = await self.store.manifest_by_digest(name, str(digest))
@@ -158,6 +165,7 @@ class ManifestService:
             raise ManifestUnknown(
                 f"manifest {reference} unknown to repository {name}", {"reference": reference}
             )
+        self.cache.put(name, reference, record)
         return record
 
     async def _platform_fallback(
@@ -188,6 +196,7 @@ class ManifestService:
             found = await self.store.delete_manifest(name, str(digest))
         else:
             found = await self.store.delete_tag(name, check_tag(reference))
+        self.cache.invalidate(name)
         if not found:
             raise ManifestUnknown(
                 f"manifest {reference} unknown to repository {name}", {"reference": reference}

@@ -28,6 +28,7 @@ class RegistryServices:
         delete_enabled: bool,
         max_manifest_bytes: int,
         max_page_size: int,
+        manifest_cache_seconds: float = 1.0,
     ) -> RegistryServices:
         """Wire the three services over ``store`` and ``storage``."""
         return cls(
@@ -38,5 +39,6 @@ class RegistryServices:
                 delete_enabled=delete_enabled,
                 max_manifest_bytes=max_manifest_bytes,
                 max_page_size=max_page_size,
+                cache_ttl=manifest_cache_seconds,
             ),
         )

@@ -54,7 +54,7 @@ class FilesystemDriver(StorageDriver):
     async def stat(self, key: str) -> ObjectInfo | None:
         try:
             st = os.stat(self._path(key))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         if not stat_module.S_ISREG(st.st_mode):
             return None  # a directory is only a prefix of other keys
@@ -64,7 +64,7 @@ class FilesystemDriver(StorageDriver):
         path = self._path(key)
         try:
             return await anyio.to_thread.run_sync(path.read_bytes)
-        except (FileNotFoundError, IsADirectoryError):
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise StorageNotFound(key) from None
 
     async def put(self, key: str, data: bytes) -> None:
@@ -88,7 +88,7 @@ class FilesystemDriver(StorageDriver):
         path = self._path(key)
         try:
             fh = await anyio.to_thread.run_sync(open, path, "rb")
-        except (FileNotFoundError, IsADirectoryError):
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise StorageNotFound(key) from None
         try:
             fh.seek(offset)
@@ -106,7 +106,7 @@ class FilesystemDriver(StorageDriver):
 
     async def delete(self, key: str) -> None:
         path = self._path(key)
-        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError, NotADirectoryError):
             path.unlink()
         # Prune now-empty parent directories up to the root, best effort.
         parent = path.parent

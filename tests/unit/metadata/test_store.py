@@ -414,3 +414,25 @@ async def test_concurrent_put_same_manifest(store: RegistryStore, db: Database) 
     assert await count(db, manifests) == 1
     assert await count(db, manifest_references) == 2
     assert await count(db, tags) == 3
+
+
+async def test_put_manifest_racing_delete_of_same_manifest(
+    store: RegistryStore, db: Database
+) -> None:
+    """A push and a delete of the same manifest at once: either may win, neither may fail."""
+    payload = b'{"contested":1}'
+    await put(store, "race/delete", payload, tag="seed")
+    for round_ in range(12):
+        await asyncio.gather(
+            *(put(store, "race/delete", payload, tag=f"t{round_}-{i}") for i in range(3)),
+            store.delete_manifest("race/delete", digest(payload)),
+            store.delete_manifest("race/delete", digest(payload)),
+        )
+    # Every surviving tag points at a manifest that exists.
+    async with db.read() as conn:
+        dangling = await conn.scalar(
+            select(func.count())
+            .select_from(tags.outerjoin(manifests, manifests.c.id == tags.c.manifest_id))
+            .where(manifests.c.id.is_(None))
+        )
+    assert dangling == 0

@@ -128,6 +128,17 @@ class DriverSuite:
             with pytest.raises(StorageNotFound):
                 await collect(driver.read(prefix))
 
+    async def test_a_key_below_an_object_is_missing(self, driver: StorageDriver) -> None:
+        await driver.put("parent/object", b"object")
+        assert await driver.stat("parent/object/child") is None
+        with pytest.raises(StorageNotFound):
+            await driver.get("parent/object/child")
+        with pytest.raises(StorageNotFound):
+            await collect(driver.read("parent/object/child"))
+        await driver.delete("parent/object/child")
+        assert await keys_under(driver, "parent/object") == []
+        assert await driver.get("parent/object") == b"object"
+
     # --- read with offset and length -----------------------------------------------------
     @pytest.mark.parametrize(
         ("offset", "length"),

@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, Response
 from dockyard.auth.policy import Principal
 from dockyard.metadata.hub_store import TeamRecord
 from dockyard.web.api.common import ApiError, caller, field, hub_services, json_body
+from dockyard.web.state import client_address
 
 
 async def _principal(request: Request) -> Principal:
@@ -29,7 +30,7 @@ async def create_org(request: Request) -> Response:
     name = field(body, "orgname", str) or field(body, "name", str)
     if not name:
         raise ApiError(400, "orgname is required", {"field": "orgname"})
-    await hub_services(request).orgs.create(principal, name)
+    await hub_services(request).orgs.create(principal, name, address=client_address(request))
     return JSONResponse({"orgname": name, "type": "Organization"}, status_code=201)
 
 
@@ -50,7 +51,13 @@ async def members(request: Request) -> Response:
     if request.method == "POST":
         body = await json_body(request)
         member = field(body, "member", str, required=True)
-        await orgs.set_member(principal, name, member, field(body, "role", str, default="member"))
+        await orgs.set_member(
+            principal,
+            name,
+            member,
+            field(body, "role", str, default="member"),
+            address=client_address(request),
+        )
         return JSONResponse(
             {"username": member, "role": field(body, "role", str, default="member")},
             status_code=201,
@@ -66,11 +73,11 @@ async def member(request: Request) -> Response:
     name, username = request.path_params["org"], request.path_params["username"]
     orgs = hub_services(request).orgs
     if request.method == "DELETE":
-        await orgs.remove_member(principal, name, username)
+        await orgs.remove_member(principal, name, username, address=client_address(request))
         return Response(status_code=204)
     body = await json_body(request)
     role = field(body, "role", str, required=True)
-    await orgs.set_member(principal, name, username, role)
+    await orgs.set_member(principal, name, username, role, address=client_address(request))
     return JSONResponse({"username": username, "role": role})
 
 
@@ -86,6 +93,7 @@ async def groups(request: Request) -> Response:
             name,
             field(body, "name", str, required=True),
             field(body, "description", str, default=""),
+            address=client_address(request),
         )
         return JSONResponse(team_json(team), status_code=201)
     results = [team_json(t) for t in await orgs.teams(principal, name)]
@@ -98,7 +106,7 @@ async def group(request: Request) -> Response:
     name, team = request.path_params["org"], request.path_params["group"]
     orgs = hub_services(request).orgs
     if request.method == "DELETE":
-        await orgs.delete_team(principal, name, team)
+        await orgs.delete_team(principal, name, team, address=client_address(request))
         return Response(status_code=204)
     if request.method == "PATCH":
         body = await json_body(request)
@@ -108,6 +116,7 @@ async def group(request: Request) -> Response:
             team,
             name=field(body, "name", str),
             description=field(body, "description", str),
+            address=client_address(request),
         )
     else:
         record = await orgs.team(principal, name, team)
@@ -122,7 +131,7 @@ async def group_members(request: Request) -> Response:
     if request.method == "POST":
         body = await json_body(request)
         username = field(body, "member", str, required=True)
-        await orgs.add_team_member(principal, name, team, username)
+        await orgs.add_team_member(principal, name, team, username, address=client_address(request))
         return JSONResponse({"username": username}, status_code=201)
     results = [{"username": u} for u in await orgs.team_members(principal, name, team)]
     return JSONResponse({"count": len(results), "next": None, "previous": None, "results": results})
@@ -136,5 +145,6 @@ async def group_member(request: Request) -> Response:
         request.path_params["org"],
         request.path_params["group"],
         request.path_params["username"],
+        address=client_address(request),
     )
     return Response(status_code=204)

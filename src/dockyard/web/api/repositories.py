@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, Response
 from dockyard.auth.policy import Principal
 from dockyard.metadata.hub_store import RepositoryRecord
 from dockyard.web.api.common import ApiError, caller, field, hub_services, iso, json_body
+from dockyard.web.state import client_address
 
 
 def repository_json(record: RepositoryRecord) -> dict[str, object]:
@@ -47,6 +48,7 @@ async def create(request: Request) -> Response:
         is_private=field(body, "is_private", bool, default=False),
         description=field(body, "description", str, default=""),
         full_description=field(body, "full_description", str, default=""),
+        address=client_address(request),
     )
     return JSONResponse(repository_json(record), status_code=201)
 
@@ -63,6 +65,7 @@ async def repository(request: Request) -> Response:
             is_private=field(body, "is_private", bool),
             description=field(body, "description", str),
             full_description=field(body, "full_description", str),
+            address=client_address(request),
         )
     else:
         record = await repositories.visible(await caller(request, required=False), _name(request))
@@ -79,7 +82,9 @@ async def groups(request: Request) -> Response:
         if not team:
             raise ApiError(400, "group_name is required", {"field": "group_name"})
         permission = field(body, "permission", str, required=True)
-        await orgs.grant(principal, _name(request), team, permission)
+        await orgs.grant(
+            principal, _name(request), team, permission, address=client_address(request)
+        )
         return JSONResponse({"group_name": team, "permission": permission}, status_code=201)
     listed = await orgs.permissions(principal, _name(request))
     results = [{"group_name": t, "permission": p} for t, p in listed]
@@ -89,5 +94,10 @@ async def groups(request: Request) -> Response:
 async def group(request: Request) -> Response:
     """``DELETE`` a team's permission on a repository."""
     principal = await _principal(request)
-    await hub_services(request).orgs.revoke(principal, _name(request), request.path_params["group"])
+    await hub_services(request).orgs.revoke(
+        principal,
+        _name(request),
+        request.path_params["group"],
+        address=client_address(request),
+    )
     return Response(status_code=204)

@@ -7,11 +7,9 @@ import re
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
-from dockyard.oci.errors import ErrorCode
 from dockyard.registry.blobs import BlobLocation
 from dockyard.registry.uploads import UploadStatus
 from dockyard.storage import StorageDriver
-from dockyard.web.errors import error_response
 
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -50,24 +48,34 @@ def blob_response(
     if head:
         headers["Content-Length"] = str(location.size)
         return Response(status_code=200, headers=headers, media_type="application/octet-stream")
-    if location.local_path is not None:
+    # RFC 9110 14.2: a Range the server does not understand (another unit, several ranges,
+    # bad syntax) is ignored and the whole blob sent; only a single bytes range is honoured.
+    requested = _single_range(request.headers.get("range"))
+    if location.local_path is not None and (requested or "range" not in request.headers):
         return BlobFileResponse(
             location.local_path, headers=headers, media_type="application/octet-stream"
         )
-    return _streamed(request, location, storage, headers)
+    return _streamed(location, storage, headers, requested)
+
+
+def _single_range(value: str | None) -> tuple[str, str] | None:
+    """``(first, last)`` of a single ``bytes=first-last`` range (either may be empty)."""
+    match = _RANGE_RE.match(value.strip()) if value else None
+    if not match or not (match.group(1) or match.group(2)):
+        return None
+    return match.group(1), match.group(2)
 
 
 def _streamed(
-    request: Request, location: BlobLocation, storage: StorageDriver, headers: dict[str, str]
+    location: BlobLocation,
+    storage: StorageDriver,
+    headers: dict[str, str],
+    requested: tuple[str, str] | None,
 ) -> Response:
     size = location.size
     offset, length, status = 0, size, 200
-    range_header = request.headers.get("range")
-    if range_header:
-        match = _RANGE_RE.match(range_header.strip())
-        if not match or (not match.group(1) and not match.group(2)):
-            return error_response(ErrorCode.RANGE_INVALID, "malformed Range header")
-        first, last = match.group(1), match.group(2)
+    if requested:
+        first, last = requested
         if first:
             offset = int(first)
             end = min(int(last), size - 1) if last else size - 1

@@ -1,0 +1,116 @@
+"""The real Docker engine pushing then pulling a 5-layer image of random data, wall time."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support.docker_engine import DockerEngine, find_docker_tools
+
+from bench.core import Bench, Measured, Metric, Workload
+from bench.data import random_bytes
+from bench.report import Target
+from bench.servers import Server
+
+LOCAL_TAG = "dockyard-bench/image:built"
+
+
+@dataclass
+class DockerState:
+    engine: DockerEngine
+    #: The reference under which the image is present locally right now.
+    local_ref: str = LOCAL_TAG
+    build_seconds: float = 0.0
+    layers: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def write_context(directory: Path, layers: int, layer_size: int) -> Path:
+    """``FROM scratch`` and one ``COPY`` (one layer) per file of random data."""
+    directory.mkdir(parents=True, exist_ok=True)
+    lines = ["FROM scratch"]
+    for number in range(layers):
+        name = f"layer{number}.bin"
+        (directory / name).write_bytes(random_bytes(layer_size, f"docker-layer-{number}"))
+        lines.append(f"COPY {name} /{name}")
+    (directory / "Dockerfile").write_text("\n".join(lines) + "\n")
+    return directory
+
+
+def _setup(bench: Bench) -> DockerState:
+    dockerd, docker_cli = find_docker_tools()
+    if dockerd is None or docker_cli is None:
+        raise RuntimeError("dockerd and the docker CLI are needed (Debian package docker.io)")
+    engine = DockerEngine(dockerd=dockerd, docker_cli=docker_cli)
+    try:
+        engine.start()
+        state = DockerState(engine=engine, layers=bench.profile.docker_layers)
+        context = write_context(
+            bench.scratch("docker-context"),
+            bench.profile.docker_layers,
+            bench.profile.docker_layer_size,
+        )
+        started = time.perf_counter()
+        engine.build(context, LOCAL_TAG)
+        state.build_seconds = time.perf_counter() - started
+    except BaseException:
+        engine.stop()
+        raise
+    return state
+
+
+def _teardown(state: DockerState) -> None:
+    state.engine.stop()
+
+
+def _measure(bench: Bench, server: Server, state: DockerState) -> Measured:
+    engine = state.engine
+    ref = f"{server.host}/dockyard-bench/image:1"
+    engine.docker("tag", state.local_ref, ref)
+    started = time.perf_counter()
+    engine.push(ref)
+    push_seconds = time.perf_counter() - started
+    # Remove every local name of the image, so that the pull downloads all its layers.
+    engine.remove_images(*dict.fromkeys((state.local_ref, ref)))
+    started = time.perf_counter()
+    out = engine.docker("pull", ref, timeout=600).stdout
+    pull_seconds = time.perf_counter() - started
+    state.local_ref = ref
+    downloaded = len(re.findall(r"Pull complete", out))
+    if downloaded < state.layers:
+        raise RuntimeError(f"docker pull downloaded {downloaded} of {state.layers} layers")
+    return Measured(
+        {
+            "push_s": push_seconds,
+            "pull_s": pull_seconds,
+            "total_s": push_seconds + pull_seconds,
+        },
+        {
+            "layers": state.layers,
+            "layer_mib": bench.profile.docker_layer_size / 1024 / 1024,
+            "build_seconds": round(state.build_seconds, 2),
+            "layers_pulled": downloaded,
+        },
+    )
+
+
+WORKLOADS = (
+    Workload(
+        name="docker",
+        help="real docker engine: push then pull a 5-layer ~200 MiB image, wall time",
+        metrics=(
+            Metric("push_s", "docker push ({layers} layers, {image})", "s"),
+            Metric("pull_s", "docker pull ({layers} layers, {image})", "s"),
+            Metric("total_s", "docker push + pull", "s", Target("<=", 1.0)),
+        ),
+        measure=_measure,
+        setup=_setup,
+        teardown=_teardown,
+        note=(
+            "docker: one private dockerd (vfs) for both servers; the image is built once; "
+            "before each pull every local name of the image is removed"
+        ),
+    ),
+)
