@@ -29,5 +29,13 @@ test: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit tests/functional
 
+# Dockyard against the reference registry, side by side (bench/README.md); results in
+# bench/results/latest.json. Options: BENCH_ARGS="--quick", "--only manifest-get",
+# "--dockyard-workers 2", "--fsync false".
+BENCH_ARGS ?=
+bench: $(STAMP)
+	bash scripts/install-test-deps.sh
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

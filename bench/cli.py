@@ -40,12 +40,9 @@ FSYNC_NOTE = (
 )
 
 
-class Interrupted(Exception):
-    """SIGTERM: stop like Ctrl-C, through every ``finally``."""
-
-
 def _on_sigterm(signum: int, frame: object) -> None:
-    raise Interrupted(f"signal {signum}")
+    """SIGTERM stops the run like Ctrl-C: through every ``finally``, servers stopped."""
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -197,7 +194,13 @@ def _servers(
         yield {"dockyard": dockyard, "distribution": distribution}
     finally:
         for server in reversed(started):
+            began = time.monotonic()
             server.stop()
+            print(
+                f"[bench] stopped {server.name} in {time.monotonic() - began:.1f}s",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -241,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
                 meta["details"] = bench.details
                 meta["machine"]["loadavg_now"] = _loadavg()
                 write_json(args.output, meta, rows)
-    except (KeyboardInterrupt, Interrupted):
+    except KeyboardInterrupt:
         print("\ninterrupted: servers stopped, partial results below", file=sys.stderr)
         meta["interrupted"] = True
     except ServerError as exc:

@@ -135,6 +135,8 @@ class Bench:
     fsync: bool
     dockyard_workers: int
     details: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Test data shared by workloads (made once per run).
+    cache: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
 
     def log(self, message: str) -> None:

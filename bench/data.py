@@ -32,8 +32,12 @@ def sha256_digest(*parts: bytes | bytearray | memoryview) -> str:
 
 
 def random_bytes(size: int, seed: int | str) -> bytes:
-    """``size`` pseudo-random bytes (fast; incompressible enough for a registry)."""
-    return random.Random(seed).randbytes(size)
+    """``size`` pseudo-random bytes (fast, incompressible), made 16 MiB at a time."""
+    generator = random.Random(seed)
+    piece = 16 * MIB
+    return b"".join(
+        generator.randbytes(min(piece, size - start)) for start in range(0, size, piece)
+    )
 
 
 class BlobSource:

@@ -63,12 +63,14 @@ def reset_peak(pid: int) -> None:
             Path(f"/proc/{member}/clear_refs").write_text("5")
 
 
-def tree_memory(pid: int) -> tuple[float, float]:
-    """(sum of VmRSS, sum of VmHWM) of ``pid``'s tree, in MiB."""
-    tree = process_tree(pid)
-    rss = sum(_status_kib(member, "VmRSS") for member in tree)
-    hwm = sum(_status_kib(member, "VmHWM") for member in tree)
-    return rss / 1024, hwm / 1024
+def tree_memory(pid: int) -> tuple[float, float, dict[int, float]]:
+    """(sum of VmRSS, sum of VmHWM, VmHWM of each member) of ``pid``'s tree, in MiB."""
+    rss = 0
+    peaks: dict[int, float] = {}
+    for member in process_tree(pid):
+        rss += _status_kib(member, "VmRSS")
+        peaks[member] = _status_kib(member, "VmHWM") / 1024
+    return rss / 1024, sum(peaks.values()), peaks
 
 
 @dataclass
@@ -84,6 +86,8 @@ class RssSampler:
     max_seconds: float = 900.0
     peak_rss_mib: float = 0.0
     peak_hwm_mib: float = 0.0
+    #: VmHWM of each process of the tree when the peak of the sum was seen.
+    members: dict[int, float] = field(default_factory=dict)
     samples: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -111,10 +115,23 @@ class RssSampler:
             self._stop.wait(self.interval)
 
     def _sample(self) -> None:
-        rss, hwm = tree_memory(self.pid)
+        rss, hwm, members = tree_memory(self.pid)
         self.samples += 1
         self.peak_rss_mib = max(self.peak_rss_mib, rss)
-        self.peak_hwm_mib = max(self.peak_hwm_mib, hwm)
+        if hwm >= self.peak_hwm_mib:
+            self.peak_hwm_mib = hwm
+            self.members = members
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "peak_sampled_rss_mib": round(self.peak_rss_mib, 1),
+            "peak_vmhwm_sum_mib": round(self.peak_hwm_mib, 1),
+            "vmhwm_per_process_mib": {
+                str(pid): round(value, 1) for pid, value in self.members.items()
+            },
+            "processes": len(self.members),
+            "samples": self.samples,
+        }
 
 
 def stop_process(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:

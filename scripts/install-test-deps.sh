@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the end-to-end tests drive: a Docker engine, skopeo, podman,
-# the reference registry and PostgreSQL. Runs apt-get only for what is missing, and only as
-# root; elsewhere it says what is missing and the tests that need it skip (fail under CI=true).
+# the reference registry, wrk (the benchmark) and PostgreSQL. Runs apt-get only for what is
+# missing, and only as root; elsewhere it says what is missing and the tests that need it skip
+# (fail under CI=true).
 set -euo pipefail
 
 declare -A wanted=(
@@ -10,6 +11,7 @@ declare -A wanted=(
   [skopeo]=skopeo
   [podman]=podman
   [docker-registry]=docker-registry
+  [wrk]=wrk
   [/usr/lib/postgresql/15/bin/initdb]=postgresql
 )
 

@@ -36,7 +36,11 @@ def _rate_details(rates: list[float], seconds: list[float]) -> dict[str, Any]:
 
 # --- push ------------------------------------------------------------------------------------
 def _source(bench: Bench) -> BlobSource:
-    return BlobSource(bench.profile.blob_size, seed="push")
+    """One buffer of ``blob_size`` random bytes for all the blob workloads of a run."""
+    if "blob-source" not in bench.cache:
+        bench.cache["blob-source"] = BlobSource(bench.profile.blob_size, seed="push")
+    source: BlobSource = bench.cache["blob-source"]
+    return source
 
 
 def _measure_push_monolithic(bench: Bench, server: Server, source: BlobSource) -> Measured:
@@ -230,9 +234,7 @@ def _measure_rss_upload(bench: Bench, server: Server, _: object) -> Measured:
         {
             "upload_mib": source.size / MIB,
             "upload_method": method,
-            "peak_sampled_rss_mib": round(sampler.peak_rss_mib, 1),
-            "peak_vmhwm_sum_mib": round(sampler.peak_hwm_mib, 1),
-            "samples": sampler.samples,
+            "rss": sampler.summary(),
         },
     )
 

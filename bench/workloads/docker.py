@@ -7,12 +7,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.docker_engine import DockerEngine, find_docker_tools
-
 from bench.core import Bench, Measured, Metric, Workload
 from bench.data import random_bytes
 from bench.report import Target
 from bench.servers import Server
+from tests.support.docker_engine import DockerEngine, find_docker_tools
 
 LOCAL_TAG = "dockyard-bench/image:built"
 

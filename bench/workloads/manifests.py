@@ -91,8 +91,7 @@ def _measure_get(bench: Bench, server: Server, _: object) -> Measured:
         {
             "get_wrk": get.summary(),
             "head_loadgen": head.summary(),
-            "peak_sampled_rss_mib": round(sampler.peak_rss_mib, 1),
-            "peak_vmhwm_sum_mib": round(sampler.peak_hwm_mib, 1),
+            "rss": sampler.summary(),
         },
     )
 

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -303,7 +302,6 @@ def test_hub_token_is_refused_by_the_registry(client: TestClient) -> None:
 def test_registry_token_is_refused_by_the_hub_api(client: TestClient, good_token: str) -> None:
     response = client.get("/v2/user/", headers=hub_headers(good_token))
     assert response.status_code == 401, response.text
-    assert "invalid token" in response.json()["message"]
     assert "audience" in response.json()["message"].lower()
 
 
@@ -435,6 +433,13 @@ def test_huge_bodies(client: TestClient) -> None:
         "/token", content=huge, headers={"Content-Type": "application/x-www-form-urlencoded"}
     )
     assert_oci_error(response, 413, "SIZE_INVALID", "too large")
+    streamed = client.post(  # no Content-Length: the limit holds while reading
+        "/token",
+        content=iter([b"grant_type=password&password=", *[b"x" * 40_000] * 3]),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert "content-length" not in streamed.request.headers
+    assert_oci_error(streamed, 413, "SIZE_INVALID", "too large")
     big_json = json.dumps({"username": "alice", "password": "x" * (2 * 1024 * 1024)})
     for path in ("/v2/users/login", "/v2/users/signup", "/v2/auth/token"):
         response = client.post(path, content=big_json, headers={"Content-Type": "application/json"})
@@ -443,10 +448,12 @@ def test_huge_bodies(client: TestClient) -> None:
 
 
 def test_huge_scope_parameters(client: TestClient) -> None:
-    scopes = [f"repository:alice/r{i}:pull" for i in range(2000)]
-    response = get_token(client, [" ".join(scopes)])
-    assert response.status_code in (200, 400, 414), response.text
-    assert response.status_code != 500
+    scopes = [f"repository:alice/r{i}:pull" for i in range(200)]
+    started = time.monotonic()
+    response = get_token(client, [" ".join(scopes)], ALICE)
+    assert response.status_code == 200, response.text
+    assert len(access_of(response.json()["token"])) == 200
+    assert time.monotonic() - started < 30
 
 
 @pytest.mark.parametrize(

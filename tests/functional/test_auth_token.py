@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import update
 from starlette.testclient import TestClient
 
 from dockyard.config import Settings
+from dockyard.metadata.hub_tables import refresh_tokens
 from tests.support.auth import (
     PASSWORD,
     SERVICE,
@@ -23,6 +26,7 @@ from tests.support.auth import (
     claims_of,
     create_pat,
     create_user,
+    database,
     get_token,
     hub_headers,
     hub_login,
@@ -30,6 +34,7 @@ from tests.support.auth import (
     post_token,
     push_small_image,
     registry_token,
+    run,
     signing_key,
 )
 
@@ -371,3 +376,58 @@ def test_issued_at_is_utc(client: TestClient) -> None:
     body = get_token(client).json()
     issued = datetime.fromisoformat(body["issued_at"].replace("Z", "+00:00"))
     assert issued.utcoffset() == UTC.utcoffset(None)
+
+
+def test_token_responses_do_not_tell_private_from_missing(client: TestClient) -> None:
+    bodies = []
+    for name in ("alice/private", "alice/nothere"):
+        response = get_token(client, [f"repository:{name}:pull,push,delete"], BOB)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert access_of(body["token"]) == []
+        bodies.append(sorted(body))
+    assert bodies[0] == bodies[1]
+    assert "scope" not in bodies[0]
+
+
+def test_expired_refresh_token(client: TestClient) -> None:
+    refresh = get_token(client, [], ALICE, offline_token="true").json()["refresh_token"]
+
+    async def expire() -> None:
+        async with database(client).write() as conn:
+            await conn.execute(
+                update(refresh_tokens)
+                .where(refresh_tokens.c.token_hash == hashlib.sha256(refresh.encode()).hexdigest())
+                .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+            )
+
+    run(client, expire)
+    response = post_token(client, {"grant_type": "refresh_token", "refresh_token": refresh})
+    assert response.status_code == 401, response.text
+    assert response.json()["errors"][0]["message"] == "invalid refresh token"
+
+
+def test_cross_repository_mount_needs_pull_on_the_source(client: TestClient) -> None:
+    alice = registry_token(client, ["repository:alice/private:push,pull"], ALICE)
+    image = push_small_image(client, "alice/private", alice, tag="mountable", seed="mount me")
+    bob = registry_token(
+        client, ["repository:bob/stolen:push,pull", "repository:alice/private:pull"], BOB
+    )
+    response = client.post(
+        "/v2/bob/stolen/blobs/uploads/",
+        params={"mount": image.layer_digest, "from": "alice/private"},
+        headers=bearer(bob),
+    )
+    assert response.status_code == 202, response.text  # a plain upload, not a mount
+    blob = client.get(f"/v2/bob/stolen/blobs/{image.layer_digest}", headers=bearer(bob))
+    assert blob.status_code == 404
+    # alice may mount her own blob into another repository of hers
+    both = registry_token(
+        client, ["repository:alice/copy:push,pull", "repository:alice/private:pull"], ALICE
+    )
+    response = client.post(
+        "/v2/alice/copy/blobs/uploads/",
+        params={"mount": image.layer_digest, "from": "alice/private"},
+        headers=bearer(both),
+    )
+    assert response.status_code == 201, response.text

@@ -17,6 +17,8 @@ from dockyard.web.errors import error_response
 from dockyard.web.state import auth_services, client_address
 
 _TRUE = ("1", "true", "yes")
+#: Largest ``POST /token`` form accepted, in bytes.
+MAX_FORM_BYTES = 64 * 1024
 
 
 def basic_credentials(request: Request) -> tuple[str, str] | None:
@@ -68,9 +70,22 @@ async def token_post(request: Request) -> Response:
     """The OAuth2 form: ``grant_type=password`` or ``refresh_token``."""
     auth = auth_services(request)
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    body = await request.body()
-    if content_type != "application/x-www-form-urlencoded" or len(body) > 64 * 1024:
+    if content_type != "application/x-www-form-urlencoded":
         return auth_error(InvalidRequest("the body must be a urlencoded form"))
+    body = await _limited_body(request)
+    if body is None:
+        return JSONResponse(
+            {
+                "errors": [
+                    {
+                        "code": "SIZE_INVALID",
+                        "message": f"request body too large (at most {MAX_FORM_BYTES} bytes)",
+                        "detail": None,
+                    }
+                ]
+            },
+            status_code=413,
+        )
     try:
         fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
     except (UnicodeDecodeError, ValueError):
@@ -100,6 +115,19 @@ async def token_post(request: Request) -> Response:
     response_body = issued.body()
     response_body.pop("token", None)
     return JSONResponse(response_body, headers={"Cache-Control": "no-store"})
+
+
+async def _limited_body(request: Request) -> bytes | None:
+    """The request body, or None once it proves larger than :data:`MAX_FORM_BYTES`."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        return None
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_FORM_BYTES:
+            return None
+    return bytes(data)
 
 
 def auth_error(exc: AuthError) -> Response:
