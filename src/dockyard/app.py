@@ -118,9 +118,11 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
             max_page_size=settings.registry.max_page_size,
             manifest_cache_seconds=settings.registry.manifest_cache_seconds,
         )
+        app.state.registry.pulls.start()
         try:
             yield
         finally:
+            await app.state.registry.pulls.stop()
             await storage.close()
             await db.close()
 

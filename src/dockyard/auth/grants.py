@@ -5,7 +5,7 @@ from __future__ import annotations
 from dockyard.auth.policy import Principal, RepositoryFacts, allowed_actions, strongest
 from dockyard.auth.scopes import Scope, expand_actions
 from dockyard.metadata.hub_store import HubStore
-from dockyard.oci.names import is_valid_name
+from dockyard.oci.names import is_valid_name, official_name
 
 CATALOG = Scope("registry", "catalog", frozenset({"*"}))
 
@@ -39,10 +39,11 @@ class Grants:
         granted: list[Scope] = []
         for scope in requested:
             if scope.type == "repository":
+                name = official_name(scope.name)
                 wanted = expand_actions(scope.actions)
-                actions = wanted & await self.allowed(scope.name, principal)
+                actions = wanted & await self.allowed(name, principal)
                 if actions:
-                    granted.append(Scope("repository", scope.name, actions))
+                    granted.append(Scope("repository", name, actions))
             elif scope.type == "registry" and scope.name == "catalog":
                 granted.append(CATALOG)
         return granted

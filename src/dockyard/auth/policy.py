@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dockyard.oci import names
+
 ALL_ACTIONS = frozenset({"pull", "push", "delete"})
 TEAM_PERMISSION_ACTIONS = {
     "read": frozenset({"pull"}),
@@ -20,7 +22,7 @@ PAT_SCOPE_ACTIONS = {
     "admin": ALL_ACTIONS,
 }
 #: Namespace of official images: only site administrators write there.
-OFFICIAL_NAMESPACE = "library"
+OFFICIAL_NAMESPACE = names.OFFICIAL_NAMESPACE
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ import click
 
 from dockyard import __version__
 from dockyard.cli.admin import db, user
+from dockyard.cli.client_commands import register as register_client_commands
 from dockyard.cli.serve import serve
 
 
@@ -20,6 +21,7 @@ def cli() -> None:
 cli.add_command(serve)
 cli.add_command(db)
 cli.add_command(user)
+register_client_commands(cli)
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from dockyard.client.credentials import Credentials
 from dockyard.client.errors import PermissionDenied, RegistryError, Unauthorized, Unreachable
 
 CLIENT_ID = "dockyard"
-_CHALLENGE_RE = re.compile(r'\s*([A-Za-z][A-Za-z0-9_-]*)\s*(.*)', re.DOTALL)
+_CHALLENGE_RE = re.compile(r"\s*([A-Za-z][A-Za-z0-9_-]*)\s*(.*)", re.DOTALL)
 _PARAM_RE = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
 #: Tokens are renewed this many seconds before they expire.
 _EXPIRY_MARGIN = 10.0
@@ -136,7 +136,9 @@ class Authenticator:
                     },
                 )
             else:
-                params: list[tuple[str, str]] = [("client_id", CLIENT_ID)]
+                params: list[tuple[str, str | int | float | bool | None]] = [
+                    ("client_id", CLIENT_ID)
+                ]
                 if challenge.service:
                     params.append(("service", challenge.service))
                 params += [("scope", scope) for scope in scopes]

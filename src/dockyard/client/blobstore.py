@@ -200,7 +200,9 @@ class Ingest:
         self.hasher.update(chunk)
         self.offset += len(chunk)
         if self.expected_size is not None and self.offset > self.expected_size:
-            raise VerificationFailed(f"blob {self.digest} is larger than its {self.expected_size} bytes")
+            raise VerificationFailed(
+                f"blob {self.digest} is larger than its {self.expected_size} bytes"
+            )
 
     def commit(self) -> None:
         """Verify size and digest, then make the blob visible; a mismatch discards it."""

@@ -23,7 +23,7 @@ from dockyard.client.errors import CredentialsError
 from dockyard.client.reference import DEFAULT_DOMAIN, DOCKER_HUB_CONFIG_KEY
 
 #: The username a credential helper returns for an identity (refresh) token.
-TOKEN_USERNAME = "<token>"
+TOKEN_USERNAME = "<token>"  # noqa: S105 - a marker, not a secret
 _HUB_ALIASES = frozenset(
     {DEFAULT_DOMAIN, "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
 )
@@ -104,7 +104,7 @@ class DockerConfig:
             raise
 
     def helper_for(self, domain: str) -> str | None:
-        """The credential helper configured for ``domain`` (``credHelpers``, then ``credsStore``)."""
+        """The helper configured for ``domain``: ``credHelpers``, else ``credsStore``."""
         data = self._read()
         helpers = data.get("credHelpers") or {}
         if isinstance(helpers, dict):
@@ -214,7 +214,7 @@ def _helper_run(helper: str, action: str, stdin: str) -> subprocess.CompletedPro
 
 
 def _helper_failure(helper: str, action: str, result: subprocess.CompletedProcess[str]) -> str:
-    detail = (result.stdout.strip() or result.stderr.strip() or f"exit {result.returncode}")
+    detail = result.stdout.strip() or result.stderr.strip() or f"exit {result.returncode}"
     return f"credential helper docker-credential-{helper} {action}: {detail.splitlines()[0]}"
 
 

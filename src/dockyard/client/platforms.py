@@ -71,9 +71,7 @@ def host_platform() -> Platform:
     return Platform("linux", arch, variant)
 
 
-def pick(
-    entries: Iterable[tuple[Platform | None, Any]], wanted: Platform
-) -> Any | None:
+def pick(entries: Iterable[tuple[Platform | None, Any]], wanted: Platform) -> Any | None:
     """The first entry whose platform matches ``wanted``; an exact variant match wins."""
     candidates = [(p, item) for p, item in entries if p is not None and wanted.matches(p)]
     for found, item in candidates:

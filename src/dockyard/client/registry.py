@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import json
@@ -199,8 +200,9 @@ class Registry:
         accepted = tuple(ok)
 
         def attempt() -> httpx.Response:
-            return self._authorized(method, path, scopes, what, params, headers, content, stream,
-                                    accepted)
+            return self._authorized(
+                method, path, scopes, what, params, headers, content, stream, accepted
+            )
 
         return with_retries(attempt, self.retry if retry else RetryPolicy(attempts=1))
 
@@ -261,8 +263,11 @@ class Registry:
         if status == 404:
             return NotFound(f"{subject}: not found" + (f" ({message})" if message else ""))
         if status == 405 or "UNSUPPORTED" in codes:
-            return Unsupported(f"{self.host} does not support this for {subject}: "
-                               f"{message or 'method not allowed'}", status=status)
+            return Unsupported(
+                f"{self.host} does not support this for {subject}: "
+                f"{message or 'method not allowed'}",
+                status=status,
+            )
         retry_after = retry_after_seconds(response.headers.get("retry-after"))
         text = message or response.reason_phrase or "error"
         return RegistryError(
@@ -301,7 +306,7 @@ class Registry:
             return None
         digest = response.headers.get("docker-content-digest")
         if digest:
-            return digest
+            return str(digest)
         return self.get_manifest(name, reference).digest
 
     def put_manifest(self, name: str, reference: str, data: bytes, media_type: str) -> str:
@@ -338,7 +343,9 @@ class Registry:
         """``HEAD /v2/<name>/blobs/<digest>``."""
         try:
             self.request(
-                "HEAD", f"/v2/{name}/blobs/{digest}", scopes=[pull_scope(name)],
+                "HEAD",
+                f"/v2/{name}/blobs/{digest}",
+                scopes=[pull_scope(name)],
                 what=f"blob {digest}",
             )
         except NotFound:
@@ -361,7 +368,9 @@ class Registry:
     def get_blob(self, name: str, digest: str) -> bytes:
         """A small blob (a config) read whole and verified."""
         response = self.request(
-            "GET", f"/v2/{name}/blobs/{digest}", scopes=[pull_scope(name)],
+            "GET",
+            f"/v2/{name}/blobs/{digest}",
+            scopes=[pull_scope(name)],
             what=f"blob {digest} of {self.domain}/{name}",
         )
         verify_bytes(response.content, digest)
@@ -385,11 +394,10 @@ class Registry:
     def _cancel(self, response: httpx.Response, name: str) -> None:
         location = response.headers.get("location")
         if location:
-            try:
-                self.request("DELETE", location, scopes=[push_scope(name)], ok=(200, 202, 204),
-                             retry=False)
-            except RegistryError:
-                pass
+            with contextlib.suppress(RegistryError):
+                self.request(
+                    "DELETE", location, scopes=[push_scope(name)], ok=(200, 202, 204), retry=False
+                )
 
     def upload_blob(
         self,
@@ -405,20 +413,32 @@ class Registry:
 
         def attempt() -> None:
             started = self.request(
-                "POST", f"/v2/{name}/blobs/uploads/", scopes=[push_scope(name)],
-                what=f"{self.domain}/{name}", ok=(202,), retry=False,
+                "POST",
+                f"/v2/{name}/blobs/uploads/",
+                scopes=[push_scope(name)],
+                what=f"{self.domain}/{name}",
+                ok=(202,),
+                retry=False,
             )
             location = self._location(started)
             patched = self.request(
-                "PATCH", location, scopes=[push_scope(name)], what=f"blob {digest}",
-                headers={"Content-Type": "application/octet-stream",
-                         "Content-Length": str(size)},
-                content=body, ok=(202, 204), retry=False,
+                "PATCH",
+                location,
+                scopes=[push_scope(name)],
+                what=f"blob {digest}",
+                headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+                content=body,
+                ok=(202, 204),
+                retry=False,
             )
             location = self._location(patched, default=location)
             self.request(
-                "PUT", _with_query(location, {"digest": digest}), scopes=[push_scope(name)],
-                what=f"blob {digest}", headers={"Content-Length": "0"}, ok=(201, 204),
+                "PUT",
+                _with_query(location, {"digest": digest}),
+                scopes=[push_scope(name)],
+                what=f"blob {digest}",
+                headers={"Content-Length": "0"},
+                ok=(201, 204),
                 retry=False,
             )
 
@@ -428,7 +448,7 @@ class Registry:
         location = response.headers.get("location") or default
         if not location:
             raise RegistryError(f"{self.host} started an upload without a Location")
-        return urljoin(str(response.url), location)
+        return urljoin(str(response.url), str(location))
 
     # --- listings ------------------------------------------------------------------------
     def tags(self, name: str, page_size: int | None = None) -> list[str]:
@@ -440,7 +460,10 @@ class Registry:
             if path is None:
                 break
             response = self.request(
-                "GET", path, scopes=[pull_scope(name)], what=f"repository {self.domain}/{name}",
+                "GET",
+                path,
+                scopes=[pull_scope(name)],
+                what=f"repository {self.domain}/{name}",
                 params=params,
             )
             found.extend(str(t) for t in (response.json().get("tags") or []))
@@ -450,7 +473,9 @@ class Registry:
     def search(self, term: str, limit: int = 25) -> list[SearchResult]:
         """``GET /v1/search?q=&n=`` as ``docker search`` calls it."""
         response = self.request(
-            "GET", "/v1/search", what=f"search on {self.host}",
+            "GET",
+            "/v1/search",
+            what=f"search on {self.host}",
             params={"q": term, "n": str(limit)},
         )
         try:
@@ -521,7 +546,7 @@ def check_manifest_digest(data: bytes, reference: str, headers: httpx.Headers) -
     if ":" in reference:
         verify_bytes(data, reference)
         return reference
-    reported = headers.get("docker-content-digest")
+    reported = str(headers.get("docker-content-digest") or "")
     if reported and not reported.startswith("sha256:"):
         verify_bytes(data, reported)
         return reported

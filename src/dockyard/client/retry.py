@@ -30,7 +30,7 @@ class RetryPolicy:
         if retry_after is not None:
             return min(max(retry_after, 0.0), 60.0)
         backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-        return backoff * (0.75 + random.random() / 2)  # noqa: S311 - jitter, not security
+        return float(backoff * (0.75 + random.random() / 2))
 
 
 def retry_after_seconds(value: str | None) -> float | None:

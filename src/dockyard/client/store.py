@@ -179,7 +179,7 @@ class ImageStore:
         ids = {entry.digest, self.image_id(entry)}
         return any(i.removeprefix("sha256:").startswith(needle) for i in ids)
 
-    def set(self, name: str | None, descriptor: dict[str, Any]) -> None:
+    def assign(self, name: str | None, descriptor: dict[str, Any]) -> None:
         """Point ``name`` at ``descriptor`` (whose blobs must all be stored already)."""
         if not self.blobs.has(str(descriptor["digest"])):
             raise NotFound(f"cannot name {descriptor['digest']}: its manifest is not stored")
@@ -202,7 +202,8 @@ class ImageStore:
             entry_descriptor["annotations"] = annotations
         with self.locked():
             kept = [
-                e for e in self.entries()
+                e
+                for e in self.entries()
                 if (e.name != name if name else (e.name or e.digest != descriptor["digest"]))
             ]
             kept.append(Entry(name, entry_descriptor))

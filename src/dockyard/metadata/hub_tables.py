@@ -169,3 +169,74 @@ login_throttle = Table(
     Column("failures", Integer, nullable=False),
     Column("window_start", DateTime(timezone=True), nullable=False),
 )
+
+stars = Table(
+    "stars",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "repository_id",
+        Integer,
+        ForeignKey("repositories.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_stars_repository_id", stars.c.repository_id)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "repository_id",
+        Integer,
+        ForeignKey("repositories.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(100), nullable=False),
+    Column("url", String(2048), nullable=False),
+    #: HMAC-SHA256 key for the signature header (it must be readable to sign).
+    Column("secret", String(255), nullable=False),
+    #: Space-separated events: push, tag_delete.
+    Column("events", String(255), nullable=False),
+    Column("is_active", Boolean, nullable=False, server_default=true()),
+    Column("created_by", String(255), nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_webhooks_repository_id", webhooks.c.repository_id)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("webhook_id", Integer, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("payload", Text, nullable=False),
+    #: pending, delivered or failed (gave up after the last retry).
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("response_code", Integer, nullable=True),
+    Column("error", String(512), nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+)
+Index(
+    "ix_webhook_deliveries_due", webhook_deliveries.c.status, webhook_deliveries.c.next_attempt_at
+)
+Index(
+    "ix_webhook_deliveries_webhook",
+    webhook_deliveries.c.webhook_id,
+    webhook_deliveries.c.created_at,
+)
+
+rate_limit_counters = Table(
+    "rate_limit_counters",
+    metadata,
+    #: "ip:<address>" or "user:<name>", with the window's start.
+    Column("key", String(320), primary_key=True),
+    Column("window_start", DateTime(timezone=True), primary_key=True),
+    Column("count", Integer, nullable=False),
+)

@@ -6,7 +6,7 @@ Every statement here is portable between SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,6 +50,17 @@ class ManifestRecord:
     payload: bytes
     artifact_type: str | None
     subject_digest: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestDetails:
+    """What the Hub shows of a manifest: its config, platform and compressed size."""
+
+    config_digest: str | None = None
+    os: str | None = None
+    architecture: str | None = None
+    variant: str | None = None
+    total_size: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,9 +251,12 @@ class RegistryStore:
         subject_digest: str | None,
         references: Sequence[ReferenceRecord],
         tag: str | None,
+        details: ManifestDetails | None = None,
+        pushed_by: str = "",
     ) -> None:
         """Store a manifest (idempotent by digest) and point ``tag`` at it."""
         now = utcnow()
+        details = details or ManifestDetails(total_size=len(payload))
         async with self.db.write() as conn:
             repo_id = await self._ensure_repository(conn, name)
             insert = self.db.insert(manifests).values(
@@ -254,6 +268,11 @@ class RegistryStore:
                 size=len(payload),
                 payload=payload,
                 created_at=now,
+                config_digest=details.config_digest,
+                os=details.os,
+                architecture=details.architecture,
+                variant=details.variant,
+                total_size=details.total_size,
             )
             # A no-op update rather than DO NOTHING: it locks an existing row, so on PostgreSQL
             # a concurrent delete_manifest waits for us (and cascades to our tag) instead of
@@ -285,13 +304,21 @@ class RegistryStore:
                     manifest_id=manifest_id,
                     created_at=now,
                     updated_at=now,
+                    pushed_by=pushed_by,
                 )
                 await conn.execute(
                     insert.on_conflict_do_update(
                         index_elements=["repository_id", "name"],
-                        set_={"manifest_id": manifest_id, "updated_at": now},
+                        set_={
+                            "manifest_id": manifest_id,
+                            "updated_at": now,
+                            "pushed_by": pushed_by,
+                        },
                     )
                 )
+            await conn.execute(
+                update(repositories).where(repositories.c.id == repo_id).values(last_pushed_at=now)
+            )
 
     async def missing_manifests(self, name: str, digests: Iterable[str]) -> list[str]:
         """Those of ``digests`` that are not manifests of repository ``name``."""
@@ -399,3 +426,49 @@ class RegistryStore:
         """How many distinct blobs are recorded (for diagnostics and tests)."""
         async with self.db.read() as conn:
             return int(await conn.scalar(select(func.count()).select_from(blobs)) or 0)
+
+    async def record_pulls(self, pulls: Sequence[PullTally]) -> None:
+        """Add batched pull counts and last-pulled times (one transaction)."""
+        if not pulls:
+            return
+        async with self.db.write() as conn:
+            for tally in pulls:
+                repo_id = await conn.scalar(
+                    select(repositories.c.id).where(repositories.c.name == tally.repository)
+                )
+                if repo_id is None:
+                    continue
+                await conn.execute(
+                    update(repositories)
+                    .where(repositories.c.id == repo_id)
+                    .values(
+                        pull_count=repositories.c.pull_count + tally.count,
+                        last_pulled_at=tally.last_pulled_at,
+                    )
+                )
+                for tag in tally.tags:
+                    await conn.execute(
+                        update(tags)
+                        .where(tags.c.repository_id == repo_id, tags.c.name == tag)
+                        .values(last_pulled_at=tally.last_pulled_at)
+                    )
+                if tally.digests:
+                    await conn.execute(
+                        update(manifests)
+                        .where(
+                            manifests.c.repository_id == repo_id,
+                            manifests.c.digest.in_(sorted(tally.digests)),
+                        )
+                        .values(last_pulled_at=tally.last_pulled_at)
+                    )
+
+
+@dataclass
+class PullTally:
+    """Pulls of one repository since the last flush."""
+
+    repository: str
+    count: int = 0
+    last_pulled_at: datetime = field(default_factory=utcnow)
+    tags: set[str] = field(default_factory=set)
+    digests: set[str] = field(default_factory=set)

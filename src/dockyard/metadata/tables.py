@@ -40,6 +40,11 @@ repositories = Table(
     Column("description", String(100), nullable=False, server_default=""),
     Column("full_description", Text, nullable=False, server_default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    #: Manifest GETs, counted in batches (HEAD requests do not count).
+    Column("pull_count", BigInteger, nullable=False, server_default="0"),
+    Column("star_count", Integer, nullable=False, server_default="0"),
+    Column("last_pulled_at", DateTime(timezone=True), nullable=True),
+    Column("last_pushed_at", DateTime(timezone=True), nullable=True),
 )
 
 blobs = Table(
@@ -81,6 +86,14 @@ manifests = Table(
     Column("size", BigInteger, nullable=False),
     Column("payload", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    #: For image manifests: the config blob and the platform it declares.
+    Column("config_digest", String(150), nullable=True),
+    Column("os", String(64), nullable=True),
+    Column("architecture", String(64), nullable=True),
+    Column("variant", String(64), nullable=True),
+    #: Compressed size: the manifest's config and layers (an index: its own size).
+    Column("total_size", BigInteger, nullable=False, server_default="0"),
+    Column("last_pulled_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("repository_id", "digest", name="uq_manifests_repository_id_digest"),
 )
 Index("ix_manifests_repository_subject", manifests.c.repository_id, manifests.c.subject_digest)
@@ -118,7 +131,10 @@ tags = Table(
         nullable=False,
     ),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    #: When the tag was last pointed at a manifest (pushed).
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("pushed_by", String(255), nullable=False, server_default=""),
+    Column("last_pulled_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("repository_id", "name", name="uq_tags_repository_id_name"),
 )
 Index("ix_tags_manifest_id", tags.c.manifest_id)

@@ -20,3 +20,14 @@ def is_valid_name(name: str) -> bool:
 def is_valid_tag(tag: str) -> bool:
     """True when ``tag`` is a valid tag."""
     return bool(_TAG_RE.fullmatch(tag))
+
+
+#: Namespace of official images; ``ubuntu`` means ``library/ubuntu``, as on Docker Hub.
+OFFICIAL_NAMESPACE = "library"
+
+
+def official_name(name: str) -> str:
+    """``library/<name>`` for a one-component name, the name itself otherwise."""
+    if name and "/" not in name:
+        return f"{OFFICIAL_NAMESPACE}/{name}"
+    return name

@@ -6,9 +6,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from dockyard.metadata.store import ManifestRecord, ReferenceRecord, RegistryStore
+from dockyard.metadata.store import (
+    ManifestDetails,
+    ManifestRecord,
+    ReferenceRecord,
+    RegistryStore,
+)
 from dockyard.oci import mediatypes as mt
-from dockyard.oci.digest import Digest, is_digest
+from dockyard.oci.digest import Digest, InvalidDigest, is_digest
 from dockyard.oci.manifest import InvalidManifest, Manifest, parse_manifest
 from dockyard.registry.cache import ManifestCache
 from dockyard.registry.errors import (
@@ -21,7 +26,12 @@ from dockyard.registry.errors import (
     PaginationInvalid,
     Unsupported,
 )
+from dockyard.registry.stats import PullRecorder
 from dockyard.registry.validation import check_name, check_tag, parse_digest
+from dockyard.storage import StorageDriver, StorageError, paths
+
+#: Config blobs larger than this are not read for platform details.
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +70,12 @@ class ManifestService:
         max_manifest_bytes: int,
         max_page_size: int,
         cache_ttl: float = 1.0,
+        storage: StorageDriver | None = None,
+        pulls: PullRecorder | None = None,
     ) -> None:
         self.store = store
+        self.storage = storage
+        self.pulls = pulls
         self.cache = ManifestCache(cache_ttl)
         self.delete_enabled = delete_enabled
         self.max_manifest_bytes = max_manifest_bytes
@@ -69,7 +83,13 @@ class ManifestService:
 
     # --- put -----------------------------------------------------------------------------
     async def put(
-        self, name: str, reference: str, payload: bytes, content_type: str | None
+        self,
+        name: str,
+        reference: str,
+        payload: bytes,
+        content_type: str | None,
+        *,
+        pushed_by: str = "",
     ) -> PutResult:
         """Validate and store a manifest under a tag or its digest."""
         check_name(name)
@@ -107,9 +127,42 @@ class ManifestService:
             subject_digest=subject,
             references=_unique(references),
             tag=tag,
+            details=await self._details(manifest, len(payload)),
+            pushed_by=pushed_by,
         )
         self.cache.invalidate(name)
         return PutResult(str(digest), subject)
+
+    async def _details(self, manifest: Manifest, size: int) -> ManifestDetails:
+        """Config digest, platform and compressed size of an image manifest."""
+        if manifest.config is None:
+            return ManifestDetails(total_size=size)
+        total = manifest.config.size + sum(layer.size for layer in manifest.layers)
+        platform = await self._platform(manifest.config.digest, manifest.config.size)
+        return ManifestDetails(
+            config_digest=manifest.config.digest,
+            os=platform.get("os"),
+            architecture=platform.get("architecture"),
+            variant=platform.get("variant"),
+            total_size=total,
+        )
+
+    async def _platform(self, config_digest: str, size: int) -> dict[str, str]:
+        """``os``/``architecture``/``variant`` of an image config blob (empty if not one)."""
+        if self.storage is None or size > MAX_CONFIG_BYTES:
+            return {}
+        try:
+            data = await self.storage.get(paths.blob_key(Digest.parse(config_digest)))
+            config = json.loads(data)
+        except (StorageError, InvalidDigest, ValueError):
+            return {}
+        if not isinstance(config, dict):
+            return {}
+        return {
+            key: value[:64]
+            for key in ("os", "architecture", "variant")
+            if isinstance(value := config.get(key), str) and value
+        }
 
     async def _check_references(self, name: str, manifest: Manifest) -> None:
         missing_blobs = await self.store.missing_blobs(
@@ -131,7 +184,12 @@ class ManifestService:
 
     # --- get -----------------------------------------------------------------------------
     async def get(
-        self, name: str, reference: str, accept: frozenset[str] | None = None
+        self,
+        name: str,
+        reference: str,
+        accept: frozenset[str] | None = None,
+        *,
+        count_pull: bool = False,
     ) -> StoredManifest:
         """The manifest a tag or digest names, negotiated against ``accept``.
 
@@ -149,6 +207,8 @@ class ManifestService:
             chosen = await self._platform_fallback(name, record, accept)
             if chosen is not None:
                 record = chosen
+        if count_pull and self.pulls is not None:
+            self.pulls.record(name, None if is_digest(reference) else reference, record.digest)
         return StoredManifest(record.digest, record.media_type, record.payload)
 
     async def _find(self, name: str, reference: str) -> ManifestRecord:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from dockyard.metadata.store import RegistryStore
 from dockyard.registry.blobs import BlobService
 from dockyard.registry.manifests import ManifestService
+from dockyard.registry.stats import PullRecorder
 from dockyard.registry.uploads import UploadService
 from dockyard.storage import StorageDriver
 
@@ -18,6 +19,7 @@ class RegistryServices:
     blobs: BlobService
     uploads: UploadService
     manifests: ManifestService
+    pulls: PullRecorder
 
     @classmethod
     def build(
@@ -31,7 +33,9 @@ class RegistryServices:
         manifest_cache_seconds: float = 1.0,
     ) -> RegistryServices:
         """Wire the three services over ``store`` and ``storage``."""
+        pulls = PullRecorder(store)
         return cls(
+            pulls=pulls,
             blobs=BlobService(store, storage, delete_enabled=delete_enabled),
             uploads=UploadService(store, storage),
             manifests=ManifestService(
@@ -40,5 +44,7 @@ class RegistryServices:
                 max_manifest_bytes=max_manifest_bytes,
                 max_page_size=max_page_size,
                 cache_ttl=manifest_cache_seconds,
+                storage=storage,
+                pulls=pulls,
             ),
         )

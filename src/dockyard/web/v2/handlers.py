@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from dockyard.oci.names import official_name
 from dockyard.registry.manifests import Page
 from dockyard.registry.validation import check_name
 from dockyard.web.audit import record, visible_repositories
@@ -27,6 +28,7 @@ from dockyard.web.v2.requests import (
     chunk_range,
     content_length,
     has_body,
+    repository_name,
     services,
 )
 from dockyard.web.v2.responses import blob_response, upload_headers
@@ -41,7 +43,7 @@ async def base(request: Request) -> Response:
 # --- blobs -------------------------------------------------------------------------------
 async def blob(request: Request) -> Response:
     """``GET``/``HEAD``/``DELETE /v2/<name>/blobs/<digest>``."""
-    name, digest = request.path_params["name"], request.path_params["digest"]
+    name, digest = repository_name(request), request.path_params["digest"]
     registry = services(request)
     if request.method == "DELETE":
         claims = await authorize(request, check_name(name), DELETE)
@@ -56,11 +58,12 @@ async def blob(request: Request) -> Response:
 # --- uploads -----------------------------------------------------------------------------
 async def upload_start(request: Request) -> Response:
     """``POST /v2/<name>/blobs/uploads/``: start, monolithic, or mount."""
-    name = request.path_params["name"]
+    name = repository_name(request)
     await authorize(request, check_name(name), PUSH)
     registry = services(request)
     params = request.query_params
-    mount, source = params.get("mount"), params.get("from")
+    mount = params.get("mount")
+    source = official_name(params["from"]) if params.get("from") else None
     if mount and source and await may(request, source, "pull"):
         mounted = await registry.blobs.mount(name, mount, source or "")
         if mounted is not None:
@@ -77,7 +80,7 @@ async def upload_start(request: Request) -> Response:
 
 async def upload(request: Request) -> Response:
     """``GET``/``PATCH``/``PUT``/``DELETE /v2/<name>/blobs/uploads/<id>``."""
-    name, upload_id = request.path_params["name"], request.path_params["upload_id"]
+    name, upload_id = repository_name(request), request.path_params["upload_id"]
     await authorize(request, check_name(name), PUSH)
     uploads = services(request).uploads
     if request.method == "GET":
@@ -122,12 +125,18 @@ def _created(name: str, digest: str) -> Response:
 # --- manifests ---------------------------------------------------------------------------
 async def manifest(request: Request) -> Response:
     """``GET``/``HEAD``/``PUT``/``DELETE /v2/<name>/manifests/<reference>``."""
-    name, reference = request.path_params["name"], request.path_params["reference"]
+    name, reference = repository_name(request), request.path_params["reference"]
     manifests = services(request).manifests
     if request.method == "PUT":
         claims = await authorize(request, check_name(name), PUSH)
         payload = await _read_limited(request, manifests.max_manifest_bytes)
-        result = await manifests.put(name, reference, payload, request.headers.get("content-type"))
+        result = await manifests.put(
+            name,
+            reference,
+            payload,
+            request.headers.get("content-type"),
+            pushed_by=claims.subject if claims else "",
+        )
         headers = {
             "Location": f"/v2/{name}/manifests/{result.digest}",
             "Docker-Content-Digest": result.digest,
@@ -145,7 +154,9 @@ async def manifest(request: Request) -> Response:
         await record(request, claims, "manifest.delete", name, {"reference": reference})
         return Response(status_code=202, headers={"Content-Length": "0"})
     await authorize(request, check_name(name), PULL)
-    found = await manifests.get(name, reference, accepted_types(request))
+    found = await manifests.get(
+        name, reference, accepted_types(request), count_pull=request.method == "GET"
+    )
     headers = {
         "Docker-Content-Digest": found.digest,
         "ETag": f'"{found.digest}"',
@@ -173,7 +184,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 # --- listings ----------------------------------------------------------------------------
 async def tags_list(request: Request) -> Response:
     """``GET /v2/<name>/tags/list?n=&last=``."""
-    name = request.path_params["name"]
+    name = repository_name(request)
     params = request.query_params
     await authorize(request, check_name(name), PULL)
     page = await services(request).manifests.tags(name, params.get("n"), params.get("last"))
@@ -202,7 +213,7 @@ def _paged(body: dict[str, object], page: Page, path: str, n: str | None) -> Res
 # --- referrers ---------------------------------------------------------------------------
 async def referrers(request: Request) -> Response:
     """``GET /v2/<name>/referrers/<digest>[?artifactType=]``."""
-    name, digest = request.path_params["name"], request.path_params["digest"]
+    name, digest = repository_name(request), request.path_params["digest"]
     artifact_type = request.query_params.get("artifactType")
     await authorize(request, check_name(name), PULL)
     index = await services(request).manifests.referrers(name, digest, artifact_type)

@@ -7,11 +7,17 @@ from collections.abc import AsyncIterator
 
 from starlette.requests import Request
 
+from dockyard.oci.names import official_name
 from dockyard.registry.errors import SizeInvalid, UploadInvalid
 from dockyard.registry.service import RegistryServices
 from dockyard.registry.uploads import ChunkRange
 
 _CONTENT_RANGE_RE = re.compile(r"^(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?$")
+
+
+def repository_name(request: Request) -> str:
+    """The repository the path names; a one-component name means ``library/<name>``."""
+    return official_name(request.path_params["name"])
 
 
 def services(request: Request) -> RegistryServices:
