@@ -447,13 +447,18 @@ def test_huge_bodies(client: TestClient) -> None:
         assert response.json()["message"] == "request body too large"
 
 
-def test_huge_scope_parameters(client: TestClient) -> None:
+def test_too_many_scopes_are_refused_clearly(client: TestClient) -> None:
     scopes = [f"repository:alice/r{i}:pull" for i in range(200)]
-    started = time.monotonic()
+    response = get_token(client, [" ".join(scopes)], ALICE)
+    assert response.status_code == 400, response.text
+    assert "at most 64 scopes" in response.text
+
+
+def test_the_most_scopes_allowed_are_all_granted(client: TestClient) -> None:
+    scopes = [f"repository:alice/r{i}:pull" for i in range(64)]
     response = get_token(client, [" ".join(scopes)], ALICE)
     assert response.status_code == 200, response.text
-    assert len(access_of(response.json()["token"])) == 200
-    assert time.monotonic() - started < 30
+    assert len(access_of(response.json()["token"])) == 64
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,9 @@ from dockyard.auth.tokens import TokenAuthority
 from dockyard.metadata.hub_store import HubStore
 from dockyard.metadata.store import utcnow
 
+#: Most resources one token request may name (each costs a permission lookup).
+MAX_SCOPES = 64
+
 
 @dataclass(frozen=True, slots=True)
 class IssuedToken:
@@ -81,9 +84,12 @@ class TokenService:
     def parse_scopes(values: list[str]) -> list[Scope]:
         """Parse scope parameters, turning malformed ones into :class:`InvalidRequest`."""
         try:
-            return parse_scopes(values)
+            scopes = parse_scopes(values)
         except InvalidScope as exc:
             raise InvalidRequest(str(exc)) from None
+        if len(scopes) > MAX_SCOPES:
+            raise InvalidRequest(f"at most {MAX_SCOPES} scopes may be asked for at once")
+        return scopes
 
     async def registry_token(
         self,

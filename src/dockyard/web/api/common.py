@@ -103,9 +103,15 @@ async def caller(request: Request, *, required: bool = True) -> Principal | None
 
 async def json_body(request: Request, max_bytes: int = 1024 * 1024) -> dict[str, Any]:
     """The request's JSON object body; 400 on anything else."""
-    body = await request.body()
-    if len(body) > max_bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
         raise ApiError(413, "request body too large")
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks += chunk
+        if len(chunks) > max_bytes:
+            raise ApiError(413, "request body too large")
+    body = bytes(chunks)
     if not body:
         return {}
     try:
