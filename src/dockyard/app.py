@@ -24,8 +24,10 @@ from dockyard.hub.service import HubServices
 from dockyard.metadata import migrate
 from dockyard.metadata.db import Database
 from dockyard.metadata.hub_store import HubStore
+from dockyard.metadata.ratelimit_store import RateLimitStore
 from dockyard.metadata.store import RegistryStore
 from dockyard.registry.errors import RegistryError
+from dockyard.registry.ratelimit import RateLimiter
 from dockyard.registry.service import RegistryServices
 from dockyard.storage import StorageDriver
 from dockyard.storage.filesystem import FilesystemDriver
@@ -59,6 +61,20 @@ def build_storage(settings: Settings) -> StorageDriver:
     if settings.storage.driver == "memory":
         return MemoryDriver()
     return FilesystemDriver(settings.storage_root, fsync=settings.storage.fsync)
+
+
+def build_rate_limiter(settings: Settings, db: Database) -> RateLimiter | None:
+    """The pull rate limiter, when enabled."""
+    limits = settings.rate_limit
+    if not limits.enabled:
+        return None
+    return RateLimiter(
+        RateLimitStore(db),
+        window=limits.window_seconds,
+        anonymous_limit=limits.anonymous_pulls,
+        authenticated_limit=limits.authenticated_pulls,
+        sync_interval=limits.sync_seconds,
+    )
 
 
 def build_auth(settings: Settings, db: Database) -> AuthServices:
@@ -118,10 +134,15 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
             max_page_size=settings.registry.max_page_size,
             manifest_cache_seconds=settings.registry.manifest_cache_seconds,
         )
+        app.state.rate_limiter = build_rate_limiter(settings, db)
         app.state.registry.pulls.start()
+        if app.state.rate_limiter is not None:
+            app.state.rate_limiter.start()
         try:
             yield
         finally:
+            if app.state.rate_limiter is not None:
+                await app.state.rate_limiter.stop()
             await app.state.registry.pulls.stop()
             await storage.close()
             await db.close()

@@ -64,6 +64,20 @@ class AuthSettings(BaseModel):
     failure_window_seconds: int = Field(default=300, ge=1)
 
 
+class RateLimitSettings(BaseModel):
+    """Pull rate limits like Docker Hub's (off by default)."""
+
+    enabled: bool = False
+    #: Length of one counting window, in seconds (Docker Hub: 6 hours).
+    window_seconds: int = Field(default=21600, ge=1)
+    #: Manifest GETs allowed per window to one anonymous client address.
+    anonymous_pulls: int = Field(default=100, ge=0)
+    #: Manifest GETs allowed per window to one signed-in account.
+    authenticated_pulls: int = Field(default=200, ge=0)
+    #: How often each node shares its counts through the database, in seconds.
+    sync_seconds: float = Field(default=1.0, gt=0, le=60)
+
+
 class Settings(BaseSettings):
     """Everything Dockyard can be configured with."""
 
@@ -83,6 +97,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     registry: RegistrySettings = RegistrySettings()
     auth: AuthSettings = AuthSettings()
+    rate_limit: RateLimitSettings = RateLimitSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -31,6 +31,24 @@ http:
   addr: 127.0.0.1:{port}
 """
 
+HTPASSWD_AUTH = """\
+auth:
+  htpasswd:
+    realm: basic-realm
+    path: {path}
+"""
+
+
+def bcrypt_hash(password: str) -> str:
+    """A bcrypt hash for an htpasswd file (glibc's crypt; no extra package needed)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+
+    return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))
+
 
 def reference_registry_binary() -> str | None:
     """The ``docker-registry`` executable, if installed."""
@@ -44,6 +62,8 @@ class ReferenceRegistry:
     binary: str
     directory: Path
     port: int = field(default_factory=free_port)
+    #: Users for HTTP Basic auth (htpasswd); empty means an open registry.
+    users: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -61,7 +81,14 @@ class ReferenceRegistry:
     def start(self, timeout: float = 30.0) -> ReferenceRegistry:
         self.directory.mkdir(parents=True, exist_ok=True)
         config = self.directory / "config.yml"
-        config.write_text(CONFIG.format(root=self.directory / "storage", port=self.port))
+        text = CONFIG.format(root=self.directory / "storage", port=self.port)
+        if self.users:
+            htpasswd = self.directory / "htpasswd"
+            htpasswd.write_text(
+                "".join(f"{user}:{bcrypt_hash(pw)}\n" for user, pw in self.users.items())
+            )
+            text += HTPASSWD_AUTH.format(path=htpasswd)
+        config.write_text(text)
         env = {key: value for key, value in os.environ.items() if not key.startswith("REGISTRY_")}
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -76,7 +103,7 @@ class ReferenceRegistry:
             if self.process.poll() is not None:
                 raise RuntimeError(f"docker-registry exited: {self._log_tail()}")
             try:
-                if httpx.get(f"{self.url}/v2/", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/v2/", timeout=1).status_code in (200, 401):
                     return self
             except httpx.HTTPError:
                 pass

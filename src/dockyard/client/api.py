@@ -12,6 +12,7 @@ from dockyard.client.errors import (
     ClientError,
     InvalidReference,
     NotFound,
+    RegistryError,
     Unauthorized,
     Unsupported,
 )
@@ -165,7 +166,10 @@ class Client:
             return f"Deleted: {ref.name}@{ref.digest}"
         try:
             registry.delete_manifest(ref.path, str(ref.tag))
-        except Unsupported:
+        except RegistryError as exc:
+            # Distribution answers 405 UNSUPPORTED (or 400 DIGEST_INVALID) to a tag delete.
+            if not isinstance(exc, Unsupported) and exc.status != 400:
+                raise
             digest = registry.head_manifest(ref.path, str(ref.tag))
             if digest is None:
                 raise NotFound(f"image {ref.familiar()}: not found") from None

@@ -9,7 +9,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -115,6 +115,7 @@ class Registry:
             transport=transport,
         )
         self.auth = Authenticator(self.http, domain, credentials)
+        self._ping_retry = replace(self.retry, attempts=min(self.retry.attempts, 3))
         self._pinged = False
         self._ping_lock = threading.Lock()
 
@@ -143,13 +144,13 @@ class Registry:
             return self._send("GET", "/v2/", headers={}, params=None, content=None)
 
         try:
-            response = with_retries(once, self.retry)
+            response = with_retries(once, self._ping_retry)
         except Unreachable:
             if not self._may_fall_back:
                 raise
             self.base_url = f"http://{self.host}"
             self._may_fall_back = False
-            response = with_retries(once, self.retry)
+            response = with_retries(once, self._ping_retry)
         if response.status_code == 401:
             self.auth.learn(response)
         elif response.status_code >= 400:
@@ -472,12 +473,15 @@ class Registry:
 
     def search(self, term: str, limit: int = 25) -> list[SearchResult]:
         """``GET /v1/search?q=&n=`` as ``docker search`` calls it."""
-        response = self.request(
-            "GET",
-            "/v1/search",
-            what=f"search on {self.host}",
-            params={"q": term, "n": str(limit)},
-        )
+        try:
+            response = self.request(
+                "GET",
+                "/v1/search",
+                what=f"search on {self.host}",
+                params={"q": term, "n": str(limit)},
+            )
+        except NotFound:
+            raise NotFound(f"{self.host} offers no search (GET /v1/search: 404)") from None
         try:
             results = response.json().get("results") or []
         except (ValueError, AttributeError):

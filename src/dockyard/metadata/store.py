@@ -120,6 +120,21 @@ class RegistryStore:
         assert repo_id is not None
         return int(repo_id)
 
+    async def _lock_repository(self, conn: AsyncConnection, name: str) -> int | None:
+        """The id of repository ``name``, its row locked until the transaction ends.
+
+        Lock order on PostgreSQL (SQLite serializes writers): a write that changes several
+        manifest or tag rows of a repository locks the repository row first (``put_manifest``
+        and ``record_pulls`` by updating it), so such writes queue instead of deadlocking.
+        """
+        stmt = (
+            select(repositories.c.id)
+            .where(repositories.c.name == name)
+            .with_for_update(key_share=True)
+        )
+        repo_id = await conn.scalar(stmt)
+        return None if repo_id is None else int(repo_id)
+
     async def repository_exists(self, name: str) -> bool:
         """True when a repository of that name exists."""
         async with self.db.read() as conn:
@@ -259,6 +274,10 @@ class RegistryStore:
         details = details or ManifestDetails(total_size=len(payload))
         async with self.db.write() as conn:
             repo_id = await self._ensure_repository(conn, name)
+            # First, so the repository row is locked before any manifest or tag row.
+            await conn.execute(
+                update(repositories).where(repositories.c.id == repo_id).values(last_pushed_at=now)
+            )
             insert = self.db.insert(manifests).values(
                 repository_id=repo_id,
                 digest=digest,
@@ -275,8 +294,8 @@ class RegistryStore:
                 total_size=details.total_size,
             )
             # A no-op update rather than DO NOTHING: it locks an existing row, so on PostgreSQL
-            # a concurrent delete_manifest waits for us (and cascades to our tag) instead of
-            # removing the row between here and the tag insert (a foreign key violation).
+            # no other writer can delete it between here and the tag insert (a foreign key
+            # violation), even one that does not lock the repository first.
             await conn.execute(
                 insert.on_conflict_do_update(
                     index_elements=["repository_id", "digest"],
@@ -316,9 +335,6 @@ class RegistryStore:
                         },
                     )
                 )
-            await conn.execute(
-                update(repositories).where(repositories.c.id == repo_id).values(last_pushed_at=now)
-            )
 
     async def missing_manifests(self, name: str, digests: Iterable[str]) -> list[str]:
         """Those of ``digests`` that are not manifests of repository ``name``."""
@@ -371,11 +387,13 @@ class RegistryStore:
 
     async def delete_manifest(self, name: str, digest: str) -> bool:
         """Remove a manifest with its tags and references; False if it did not exist."""
-        repo = select(repositories.c.id).where(repositories.c.name == name).scalar_subquery()
         async with self.db.write() as conn:
+            repo_id = await self._lock_repository(conn, name)
+            if repo_id is None:
+                return False
             manifest_id = await conn.scalar(
                 select(manifests.c.id).where(
-                    manifests.c.repository_id == repo, manifests.c.digest == digest
+                    manifests.c.repository_id == repo_id, manifests.c.digest == digest
                 )
             )
             if manifest_id is None:
@@ -432,7 +450,8 @@ class RegistryStore:
         if not pulls:
             return
         async with self.db.write() as conn:
-            for tally in pulls:
+            # Name order: two nodes flushing the same repositories lock them in the same order.
+            for tally in sorted(pulls, key=lambda t: t.repository):
                 repo_id = await conn.scalar(
                     select(repositories.c.id).where(repositories.c.name == tally.repository)
                 )

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from dockyard.metadata.db import Database
-from dockyard.metadata.store import ReferenceRecord, RegistryStore
+from dockyard.metadata.store import PullTally, ReferenceRecord, RegistryStore
 from dockyard.metadata.tables import (
     blobs,
     manifest_references,
@@ -436,3 +436,56 @@ async def test_put_manifest_racing_delete_of_same_manifest(
             .where(manifests.c.id.is_(None))
         )
     assert dangling == 0
+
+
+# PostgreSQL runs writers at once and aborts one of two transactions that wait for each other
+# ("deadlock detected"); SQLite serializes writers. Every multi-row write of a repository takes
+# the repository row first, so these races queue instead of failing.
+ROUNDS = 15
+
+
+async def test_put_manifest_racing_record_pulls(store: RegistryStore) -> None:
+    name = "race/pulls"
+    first = await put(store, name, b'{"r":-1}', tag="latest")
+    for round_ in range(ROUNDS):
+        payload = f'{{"r":{round_}}}'.encode()
+        tally = PullTally(name, count=1, tags={"latest", "other"}, digests={first, digest(payload)})
+        await asyncio.gather(
+            put(store, name, payload, tag="latest"),
+            put(store, name, payload, tag="other"),
+            store.record_pulls([tally]),
+        )
+    found = await store.manifest_by_tag(name, "latest")
+    assert found is not None
+    assert found.digest == digest(f'{{"r":{ROUNDS - 1}}}'.encode())
+
+
+async def test_record_pulls_of_many_repositories_at_once(store: RegistryStore) -> None:
+    """Two nodes flushing pull counts of the same repositories, listed in different orders."""
+    names = [f"race/many{i}" for i in range(6)]
+    for name in names:
+        await put(store, name, b"{}", tag="latest")
+
+    def tallies(order: list[str]) -> list[PullTally]:
+        return [PullTally(n, count=1, tags={"latest"}, digests={digest(b"{}")}) for n in order]
+
+    for _ in range(ROUNDS):
+        await asyncio.gather(
+            store.record_pulls(tallies(names)),
+            store.record_pulls(tallies(names[::-1])),
+            store.record_pulls(tallies(names[2:] + names[:2])),
+        )
+
+
+async def test_repush_of_tag_racing_delete_of_its_manifest(store: RegistryStore) -> None:
+    name = "race/repush"
+    payload = b'{"repush":1}'
+    for _ in range(ROUNDS):
+        await put(store, name, payload, tag="latest")
+        await asyncio.gather(
+            put(store, name, payload, tag="latest"),
+            store.delete_manifest(name, digest(payload)),
+            store.record_pulls([PullTally(name, 1, tags={"latest"}, digests={digest(payload)})]),
+        )
+        found = await store.manifest_by_tag(name, "latest")
+        assert found is None or found.digest == digest(payload)

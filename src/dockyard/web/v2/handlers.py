@@ -22,6 +22,7 @@ from dockyard.web.v2.access import (
     authorize_catalog,
     may,
 )
+from dockyard.web.v2.ratelimits import rate_limit
 from dockyard.web.v2.requests import (
     accepted_types,
     body_chunks,
@@ -153,7 +154,8 @@ async def manifest(request: Request) -> Response:
         await manifests.delete(name, reference)
         await record(request, claims, "manifest.delete", name, {"reference": reference})
         return Response(status_code=202, headers={"Content-Length": "0"})
-    await authorize(request, check_name(name), PULL)
+    claims = await authorize(request, check_name(name), PULL)
+    limits = rate_limit(request, claims)
     found = await manifests.get(
         name, reference, accepted_types(request), count_pull=request.method == "GET"
     )
@@ -161,6 +163,7 @@ async def manifest(request: Request) -> Response:
         "Docker-Content-Digest": found.digest,
         "ETag": f'"{found.digest}"',
         "Content-Type": found.media_type,
+        **limits,
     }
     if request.method == "HEAD":
         headers["Content-Length"] = str(len(found.payload))
