@@ -20,12 +20,14 @@ from dockyard.auth.service import TokenService
 from dockyard.auth.tokens import TokenAuthority
 from dockyard.config import Settings
 from dockyard.hub.errors import HubError
+from dockyard.hub.hookshot import DeliveryPolicy, Hookshot
 from dockyard.hub.service import HubServices
 from dockyard.metadata import migrate
 from dockyard.metadata.db import Database
 from dockyard.metadata.hub_store import HubStore
 from dockyard.metadata.ratelimit_store import RateLimitStore
 from dockyard.metadata.store import RegistryStore
+from dockyard.metadata.webhook_store import WebhookStore
 from dockyard.registry.errors import RegistryError
 from dockyard.registry.ratelimit import RateLimiter
 from dockyard.registry.service import RegistryServices
@@ -77,6 +79,24 @@ def build_rate_limiter(settings: Settings, db: Database) -> RateLimiter | None:
     )
 
 
+def build_hookshot(settings: Settings, db: Database) -> Hookshot | None:
+    """The webhook delivery worker, unless webhooks or delivery on this node are off."""
+    hooks = settings.webhooks
+    if not (hooks.enabled and hooks.deliver):
+        return None
+    policy = DeliveryPolicy(
+        timeout=hooks.timeout,
+        backoff=tuple(hooks.backoff),
+        max_attempts=hooks.max_attempts,
+        lease_seconds=hooks.lease_seconds,
+        batch_size=hooks.batch_size,
+        max_response_bytes=hooks.max_response_bytes,
+        poll_interval=hooks.poll_interval,
+        history_days=hooks.history_days,
+    )
+    return Hookshot(WebhookStore(db), policy)
+
+
 def build_auth(settings: Settings, db: Database) -> AuthServices:
     """The token authority and authentication services."""
     hub_store = HubStore(db)
@@ -122,6 +142,8 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
             app.state.auth.store,
             app.state.auth.tokens.grants,
             open_signup=settings.auth.open_signup,
+            webhooks_enabled=settings.webhooks.enabled,
+            max_webhooks_per_repository=settings.webhooks.max_per_repository,
         )
         app.state.settings = settings
         app.state.db = db
@@ -138,9 +160,15 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
         app.state.registry.pulls.start()
         if app.state.rate_limiter is not None:
             app.state.rate_limiter.start()
+        app.state.hookshot = build_hookshot(settings, db)
+        if app.state.hookshot is not None:
+            app.state.hub.webhooks.notify = app.state.hookshot.wake
+            app.state.hookshot.start()
         try:
             yield
         finally:
+            if app.state.hookshot is not None:
+                await app.state.hookshot.stop()
             if app.state.rate_limiter is not None:
                 await app.state.rate_limiter.stop()
             await app.state.registry.pulls.stop()

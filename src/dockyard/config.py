@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -78,6 +78,43 @@ class RateLimitSettings(BaseModel):
     sync_seconds: float = Field(default=1.0, gt=0, le=60)
 
 
+class WebhookSettings(BaseModel):
+    """Repository webhooks: events go to a durable outbox, a worker on each node delivers them."""
+
+    #: Record push and tag_delete events for repositories' webhooks (off: no events recorded).
+    enabled: bool = True
+    #: Run the delivery worker on this node (off: this node only records events).
+    deliver: bool = True
+    #: How often the worker looks for due deliveries, in seconds (events of this node wake
+    #: it at once).
+    poll_interval: float = Field(default=2.0, gt=0, le=300)
+    #: Timeout of one delivery request, in seconds.
+    timeout: float = Field(default=10.0, gt=0, le=120)
+    #: Seconds to wait before each retry; the last value repeats if max_attempts needs more.
+    backoff: list[float] = Field(default=[10, 30, 120, 600, 3600], min_length=1)
+    #: Attempts before a delivery is marked failed (the first try included).
+    max_attempts: int = Field(default=6, ge=1, le=50)
+    #: How long a claimed delivery is reserved for the node sending it; when the node dies,
+    #: another one retries the delivery after this many seconds. Must exceed ``timeout``.
+    lease_seconds: float = Field(default=60.0, gt=0)
+    #: Deliveries claimed (and sent concurrently) at once by one node.
+    batch_size: int = Field(default=20, ge=1, le=1000)
+    #: Most bytes of a response body read (the rest is discarded unread).
+    max_response_bytes: int = Field(default=64 * 1024, ge=0)
+    #: Webhooks one repository may have.
+    max_per_repository: int = Field(default=20, ge=1)
+    #: Delivered and failed deliveries are deleted after this many days (0: kept forever).
+    history_days: int = Field(default=30, ge=0)
+
+    @model_validator(mode="after")
+    def _lease_exceeds_timeout(self) -> WebhookSettings:
+        if any(delay < 0 for delay in self.backoff):
+            raise ValueError("webhooks.backoff delays must not be negative")
+        if self.lease_seconds <= self.timeout:
+            raise ValueError("webhooks.lease_seconds must exceed webhooks.timeout")
+        return self
+
+
 class Settings(BaseSettings):
     """Everything Dockyard can be configured with."""
 
@@ -98,6 +135,7 @@ class Settings(BaseSettings):
     registry: RegistrySettings = RegistrySettings()
     auth: AuthSettings = AuthSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
     @classmethod
     def settings_customise_sources(

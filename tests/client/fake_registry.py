@@ -48,6 +48,8 @@ class FakeRegistry:
     #: Blob digests whose next GET breaks off after this many bytes.
     break_after: dict[str, int] = field(default_factory=dict)
     scopes_seen: list[str] = field(default_factory=list)
+    #: Which repositories may serve which blobs.
+    links: set[tuple[str, str]] = field(default_factory=set)
     page_size: int = 2
 
     @property
@@ -58,9 +60,10 @@ class FakeRegistry:
         return httpx.MockTransport(self.handle)
 
     # --- helpers for tests ---------------------------------------------------------------
-    def add_blob(self, data: bytes) -> str:
+    def add_blob(self, data: bytes, name: str) -> str:
         digest = sha256(data)
         self.blobs[digest] = data
+        self.links.add((name, digest))
         return digest
 
     def add_manifest(self, name: str, tag: str, doc: dict[str, Any]) -> str:
@@ -91,8 +94,9 @@ class FakeRegistry:
         if self.auth and request.headers.get("authorization") != f"Bearer {TOKEN}":
             return httpx.Response(
                 401,
-                headers={"WWW-Authenticate": 'Bearer realm="https://auth.test/token",'
-                         'service="fake"'},
+                headers={
+                    "WWW-Authenticate": 'Bearer realm="https://auth.test/token",service="fake"'
+                },
                 json={"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]},
             )
         if path == "/v2/":
@@ -104,7 +108,7 @@ class FakeRegistry:
         if match := re.fullmatch(r"/v2/(.+)/blobs/uploads/([^/]*)", path):
             return self._upload(request, match.group(1), match.group(2))
         if match := re.fullmatch(r"/v2/(.+)/blobs/([^/]+)", path):
-            return self._blob(request, match.group(2))
+            return self._blob(request, match.group(1), match.group(2))
         return httpx.Response(404, json={"errors": [{"code": "NOT_FOUND", "message": path}]})
 
     def _token(self, request: httpx.Request) -> httpx.Response:
@@ -124,7 +128,9 @@ class FakeRegistry:
         page, rest = tags[: self.page_size], tags[self.page_size :]
         headers = {}
         if rest:
-            headers["Link"] = f'</v2/{name}/tags/list?n={self.page_size}&last={page[-1]}>; rel="next"'
+            headers["Link"] = (
+                f'</v2/{name}/tags/list?n={self.page_size}&last={page[-1]}>; rel="next"'
+            )
         return httpx.Response(200, headers=headers, json={"name": name, "tags": page})
 
     def _manifest(self, request: httpx.Request, name: str, reference: str) -> httpx.Response:
@@ -137,19 +143,21 @@ class FakeRegistry:
             return httpx.Response(201, headers={"Docker-Content-Digest": digest})
         found = self.manifests.get((name, reference))
         if found is None:
-            return httpx.Response(404, json={"errors": [{"code": "MANIFEST_UNKNOWN",
-                                                         "message": "manifest unknown"}]})
+            return httpx.Response(
+                404, json={"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}]}
+            )
         if request.method == "DELETE":
             del self.manifests[(name, reference)]
             return httpx.Response(202)
         data, media_type = found
         headers = {"Content-Type": media_type, "Docker-Content-Digest": sha256(data)}
-        return httpx.Response(200, headers=headers, content=b"" if request.method == "HEAD"
-                              else data)
+        return httpx.Response(
+            200, headers=headers, content=b"" if request.method == "HEAD" else data
+        )
 
-    def _blob(self, request: httpx.Request, digest: str) -> httpx.Response:
+    def _blob(self, request: httpx.Request, name: str, digest: str) -> httpx.Response:
         data = self.blobs.get(digest)
-        if data is None:
+        if data is None or (name, digest) not in self.links:
             return httpx.Response(404, json={"errors": [{"code": "BLOB_UNKNOWN"}]})
         if request.method == "HEAD":
             return httpx.Response(200, headers={"Content-Length": str(len(data))})
@@ -167,7 +175,8 @@ class FakeRegistry:
         params = request.url.params
         if request.method == "POST":
             mount, source = params.get("mount"), params.get("from")
-            if mount and source and mount in self.blobs:
+            if mount and source and (source, mount) in self.links:
+                self.links.add((name, mount))
                 return httpx.Response(201, headers={"Docker-Content-Digest": mount})
             new_id = f"u{len(self.uploads) + 1}"
             self.uploads[new_id] = bytearray()
@@ -177,10 +186,13 @@ class FakeRegistry:
             return httpx.Response(404, json={"errors": [{"code": "BLOB_UPLOAD_UNKNOWN"}]})
         buffer += request.read()
         if request.method == "PATCH":
-            return httpx.Response(202, headers={"Location": f"/v2/{name}/blobs/uploads/{upload_id}"})
+            return httpx.Response(
+                202, headers={"Location": f"/v2/{name}/blobs/uploads/{upload_id}"}
+            )
         digest = params.get("digest", "")
         if sha256(bytes(buffer)) != digest:
             return httpx.Response(400, json={"errors": [{"code": "DIGEST_INVALID"}]})
         self.blobs[digest] = bytes(buffer)
+        self.links.add((name, digest))
         del self.uploads[upload_id]
         return httpx.Response(201, headers={"Docker-Content-Digest": digest})

@@ -96,8 +96,10 @@ def test_reads_what_docker_wrote(tmp_path: Path) -> None:
                 "auths": {
                     "https://registry.example.com/v2/": {"auth": auth},
                     "http://localhost:5000": {"username": "dave", "password": "pw2"},
-                    "token.example.com": {"auth": base64.b64encode(b"erin:").decode(),
-                                          "identitytoken": "refresh-me"},
+                    "token.example.com": {
+                        "auth": base64.b64encode(b"erin:").decode(),
+                        "identitytoken": "refresh-me",
+                    },
                 }
             }
         )
@@ -147,14 +149,22 @@ def test_creds_store_helper(tmp_path: Path, helper: Path) -> None:
 
 
 def test_cred_helpers_per_registry_and_identity_tokens(tmp_path: Path, helper: Path) -> None:
-    helper.write_text(json.dumps({
-        "https://index.docker.io/v1/": {"Username": "<token>", "Secret": "refresh"},
-    }))
+    helper.write_text(
+        json.dumps(
+            {
+                "https://index.docker.io/v1/": {"Username": "<token>", "Secret": "refresh"},
+            }
+        )
+    )
     auth = base64.b64encode(b"file:pw").decode()
-    (tmp_path / "config.json").write_text(json.dumps({
-        "credHelpers": {"docker.io": "fake"},
-        "auths": {"127.0.0.1:5000": {"auth": auth}},
-    }))
+    (tmp_path / "config.json").write_text(
+        json.dumps(
+            {
+                "credHelpers": {"docker.io": "fake"},
+                "auths": {"127.0.0.1:5000": {"auth": auth}},
+            }
+        )
+    )
     config = DockerConfig(tmp_path)
     assert config.helper_for("docker.io") == "fake"
     assert config.helper_for("127.0.0.1:5000") is None

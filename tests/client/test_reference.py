@@ -33,8 +33,12 @@ DIGEST = "sha256:" + "b" * 64
         ("ubuntu-12.04-base", "docker.io", "library/ubuntu-12.04-base", "ubuntu-12.04-base"),
         ("docker.io/library/foo/bar", "docker.io", "library/foo/bar", "library/foo/bar"),
         ("[fc00::1]:5000/docker", "[fc00::1]:5000", "docker", None),
-        ("[fc00:1:2:3:4:5:6:7]:5000/library/debian", "[fc00:1:2:3:4:5:6:7]:5000",
-         "library/debian", None),
+        (
+            "[fc00:1:2:3:4:5:6:7]:5000/library/debian",
+            "[fc00:1:2:3:4:5:6:7]:5000",
+            "library/debian",
+            None,
+        ),
         ("192.168.0.1", "docker.io", "library/192.168.0.1", "192.168.0.1"),
         ("192.168.0.1:8/debian", "192.168.0.1:8", "debian", None),
         # An uppercase first component is a host, as in docker (``Foo/bar``).

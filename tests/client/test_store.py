@@ -27,8 +27,9 @@ def _visible(store: ImageStore) -> set[str]:
     return set(store.blobs.all_digests())
 
 
-def test_layout_and_default_home(store: ImageStore, monkeypatch: pytest.MonkeyPatch,
-                                 tmp_path: Path) -> None:
+def test_layout_and_default_home(
+    store: ImageStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     assert json.loads((store.root / "oci-layout").read_text()) == {"imageLayoutVersion": "1.0.0"}
     assert json.loads(store.index_path.read_text())["manifests"] == []
     monkeypatch.setenv("DOCKYARD_HOME", str(tmp_path / "x"))
@@ -103,10 +104,14 @@ def _manifest(store: ImageStore) -> dict[str, object]:
     doc = {
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config,
-                   "size": 38},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer,
-                    "size": 5}],
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": config,
+            "size": 38,
+        },
+        "layers": [
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": 5}
+        ],
     }
     data = json.dumps(doc).encode()
     return {"mediaType": doc["mediaType"], "digest": store.blobs.put(data), "size": len(data)}

@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import require_tool
 from tests.support.docker_engine import BUSYBOX, DockerEngine, find_docker_tools
+from tests.support.reference_registry import ReferenceRegistry, reference_registry_binary
 from tests.support.servers import LiveServer
 from tests.support.tools import is_static_elf
 
@@ -50,3 +51,14 @@ def docker_engine(busybox: None) -> Iterator[DockerEngine]:
         pytest.fail(f"could not start a Docker engine: {exc}")
     yield engine
     engine.stop()
+
+
+@pytest.fixture(scope="module")
+def reference_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReferenceRegistry]:
+    """The reference registry (Distribution 2.8, ``docker-registry``) on 127.0.0.1."""
+    binary = reference_registry_binary()
+    require_tool(binary is not None, "docker-registry (Debian package docker-registry)")
+    assert binary is not None
+    server = ReferenceRegistry(binary, tmp_path_factory.mktemp("reference-registry")).start()
+    yield server
+    server.stop()

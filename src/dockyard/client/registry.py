@@ -558,8 +558,3 @@ def check_manifest_digest(data: bytes, reference: str, headers: httpx.Headers) -
     if reported and reported != digest:
         raise VerificationFailed(f"the manifest does not match its digest {reported}")
     return digest
-
-
-def iter_chunks(response: httpx.Response, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-    """The body of a streamed response in chunks."""
-    yield from response.iter_bytes(chunk_size)

@@ -194,7 +194,7 @@ class Transfers:
                         response.close()
                         response = registry.open_blob(name, digest, 0)
                 try:
-                    for chunk in response.iter_bytes(_CHUNK):
+                    for chunk in response.iter_bytes():  # unbuffered: a break keeps all
                         ingest.write(chunk)
                         if task is not None:
                             task.advance(len(chunk))

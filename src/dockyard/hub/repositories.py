@@ -5,6 +5,7 @@ from __future__ import annotations
 from dockyard.auth.grants import Grants
 from dockyard.auth.policy import Principal
 from dockyard.hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from dockyard.metadata.hub_catalog import CatalogStore
 from dockyard.metadata.hub_store import NameTaken, RepositoryRecord, RepositoryStore
 from dockyard.oci.names import is_valid_name
 
@@ -15,9 +16,12 @@ MAX_FULL_DESCRIPTION = 25_000
 class RepositoryService:
     """Creates repositories and changes their settings, as the permission policy allows."""
 
-    def __init__(self, repositories: RepositoryStore, grants: Grants) -> None:
+    def __init__(
+        self, repositories: RepositoryStore, grants: Grants, catalog: CatalogStore
+    ) -> None:
         self.repositories = repositories
         self.grants = grants
+        self.catalog = catalog
 
     async def visible(self, principal: Principal | None, name: str) -> RepositoryRecord:
         """The repository if the principal may read it (else NotFound, as if missing)."""
@@ -98,6 +102,23 @@ class RepositoryService:
         updated = await self.repositories.get(name)
         assert updated is not None
         return updated
+
+    async def delete(self, principal: Principal, name: str, *, address: str = "") -> None:
+        """Delete a repository with its tags and manifests (its administrators only).
+
+        Blob bytes stay until garbage collection finds them referenced by no repository.
+        """
+        record = await self.visible(principal, name)
+        if "delete" not in await self.grants.allowed(name, principal):
+            raise Forbidden(f"you may not delete {name}")
+        await self.catalog.delete_repository(record.id)
+        await self.grants.store.audit(
+            "repo.delete",
+            actor=principal.username,
+            actor_ip=address,
+            namespace=record.namespace,
+            target=name,
+        )
 
 
 def _check_descriptions(description: str, full_description: str) -> None:

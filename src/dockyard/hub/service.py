@@ -10,21 +10,32 @@ from dockyard.hub.accounts import AccountService
 from dockyard.hub.audit import AuditService
 from dockyard.hub.orgs import OrganizationService
 from dockyard.hub.repositories import RepositoryService
+from dockyard.hub.webhooks import WebhookService
 from dockyard.metadata.hub_store import HubStore, RepositoryStore
+from dockyard.metadata.webhook_store import WebhookStore
 
 
 @dataclass(frozen=True, slots=True)
 class HubServices:
-    """Accounts, access tokens, organizations, repositories and the audit log."""
+    """Accounts, access tokens, organizations, repositories, the audit log and webhooks."""
 
     accounts: AccountService
     access_tokens: AccessTokenService
     orgs: OrganizationService
     repositories: RepositoryService
     audit: AuditService
+    webhooks: WebhookService
 
     @classmethod
-    def build(cls, store: HubStore, grants: Grants, *, open_signup: bool) -> HubServices:
+    def build(
+        cls,
+        store: HubStore,
+        grants: Grants,
+        *,
+        open_signup: bool,
+        webhooks_enabled: bool = True,
+        max_webhooks_per_repository: int = 20,
+    ) -> HubServices:
         """Wire every Hub service over one store."""
         repositories = RepositoryStore(store.db)
         return cls(
@@ -33,4 +44,11 @@ class HubServices:
             orgs=OrganizationService(store, repositories),
             repositories=RepositoryService(repositories, grants),
             audit=AuditService(store),
+            webhooks=WebhookService(
+                WebhookStore(store.db),
+                repositories,
+                grants,
+                enabled=webhooks_enabled,
+                max_per_repository=max_webhooks_per_repository,
+            ),
         )

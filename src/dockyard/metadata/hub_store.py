@@ -765,6 +765,10 @@ class RepositoryRecord:
     description: str
     full_description: str
     created_at: datetime
+    pull_count: int = 0
+    star_count: int = 0
+    last_pulled_at: datetime | None = None
+    last_pushed_at: datetime | None = None
 
 
 _REPO_COLUMNS = (
@@ -775,7 +779,13 @@ _REPO_COLUMNS = (
     repositories.c.description,
     repositories.c.full_description,
     repositories.c.created_at,
+    repositories.c.pull_count,
+    repositories.c.star_count,
+    repositories.c.last_pulled_at,
+    repositories.c.last_pushed_at,
 )
+#: The columns of a :class:`RepositoryRecord`, in field order (for queries elsewhere).
+REPOSITORY_COLUMNS = _REPO_COLUMNS
 
 
 class RepositoryStore:

@@ -10,12 +10,13 @@ import asyncio
 import hashlib
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable
 from dataclasses import dataclass
 
 from dockyard.metadata.store import RegistryStore, UploadRecord
 from dockyard.oci.digest import Digest
 from dockyard.registry.errors import DigestInvalid, RangeInvalid, SizeInvalid, UploadUnknown
+from dockyard.registry.hashing import HashingStream
 from dockyard.registry.validation import check_name, parse_digest
 from dockyard.storage import StorageDriver, StorageNotFound, UploadOffsetMismatch, paths
 
@@ -147,17 +148,8 @@ class UploadService:
         upload_id = str(uuid.uuid4())
         await self.storage.create_upload(upload_id)
         hasher = digest.hasher()
-        received = 0
-
-        async def hashed() -> AsyncIterator[bytes]:
-            nonlocal received
-            async for chunk in body:
-                hasher.update(chunk)
-                received += len(chunk)
-                yield chunk
-
         try:
-            size = await self.storage.write_upload(upload_id, 0, hashed())
+            size = await self.storage.write_upload(upload_id, 0, HashingStream(body, hasher))
             if content_length is not None and size != content_length:
                 raise SizeInvalid(
                     f"received {size} bytes, Content-Length said {content_length}",
@@ -206,23 +198,15 @@ class UploadService:
         state = self._hashes.pop(upload_id, None)
         if state is not None and state.offset != size:
             state = None
-        received = 0
-
-        async def hashed() -> AsyncIterator[bytes]:
-            nonlocal received
-            async for chunk in body:
-                if state is not None:
-                    state.hasher.update(chunk)
-                received += len(chunk)
-                yield chunk
-
+        stream = HashingStream(body, state.hasher if state is not None else None)
         try:
-            new_size = await self.storage.write_upload(upload_id, size, hashed())
+            new_size = await self.storage.write_upload(upload_id, size, stream)
         except UploadOffsetMismatch as exc:
             raise RangeInvalid(str(exc), exc.size) from None
         except StorageNotFound:
             raise UploadUnknown(f"upload {upload_id} unknown", {"uuid": upload_id}) from None
         expected = chunk_range.length if chunk_range is not None else content_length
+        received = stream.received
         if expected is not None and received != expected:
             # What arrived is kept (the Range header tells the client), the hash state is not.
             raise SizeInvalid(

@@ -8,11 +8,13 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from dockyard.oci.digest import is_digest
 from dockyard.oci.names import official_name
 from dockyard.registry.manifests import Page
 from dockyard.registry.validation import check_name
 from dockyard.web.audit import record, visible_repositories
 from dockyard.web.errors import API_VERSION_HEADER
+from dockyard.web.hooks import emit
 from dockyard.web.v2.access import (
     DELETE,
     PULL,
@@ -148,11 +150,15 @@ async def manifest(request: Request) -> Response:
         await record(
             request, claims, "push", name, {"reference": reference, "digest": result.digest}
         )
+        if not is_digest(reference):
+            await emit(request, claims, name, "push", reference)
         return Response(status_code=201, headers=headers)
     if request.method == "DELETE":
         claims = await authorize(request, check_name(name), DELETE)
         await manifests.delete(name, reference)
         await record(request, claims, "manifest.delete", name, {"reference": reference})
+        if not is_digest(reference):
+            await emit(request, claims, name, "tag_delete", reference)
         return Response(status_code=202, headers={"Content-Length": "0"})
     claims = await authorize(request, check_name(name), PULL)
     limits = rate_limit(request, claims)

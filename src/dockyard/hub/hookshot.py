@@ -1,0 +1,229 @@
+"""The webhook delivery worker: claims due deliveries from the outbox, sends them, records results.
+
+Every node may run one. Claims are atomic (see :mod:`dockyard.metadata.webhook_store`), so
+several nodes never send the same attempt twice; a delivery whose node died mid-flight is sent
+again once its lease runs out. Requests are signed (``X-Dockyard-Signature``), never follow
+redirects, ignore the server's environment (no proxies, no ``.netrc`` credentials, no cookies)
+and read at most ``max_response_bytes`` of a response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.cookiejar
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+
+from dockyard.hub.webhooks import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    USER_AGENT,
+    signature,
+)
+from dockyard.metadata.store import utcnow
+from dockyard.metadata.webhook_store import ClaimedDelivery, WebhookStore
+
+log = logging.getLogger("dockyard.webhooks")
+
+#: How often finished deliveries older than the retention are deleted, in seconds.
+PRUNE_INTERVAL = 3600.0
+#: Longest response excerpt kept in a delivery's ``error``.
+ERROR_EXCERPT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    """Timing and limits of deliveries (from the ``[webhooks]`` settings)."""
+
+    timeout: float = 10.0
+    backoff: tuple[float, ...] = (10, 30, 120, 600, 3600)
+    max_attempts: int = 6
+    lease_seconds: float = 60.0
+    batch_size: int = 20
+    max_response_bytes: int = 64 * 1024
+    poll_interval: float = 2.0
+    history_days: int = 30
+
+    def retry_delay(self, attempts: int) -> float | None:
+        """Seconds to wait after ``attempts`` failed attempts; None once they are used up."""
+        if attempts >= self.max_attempts:
+            return None
+        return self.backoff[min(attempts, len(self.backoff)) - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one attempt produced."""
+
+    delivered: bool
+    response_code: int | None
+    error: str
+
+
+def _no_cookies() -> http.cookiejar.CookieJar:
+    """A cookie jar that stores nothing (receivers must not get cookies back)."""
+    return http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+
+
+class Hookshot:
+    """Delivers webhook events in the background; :meth:`wake` makes it look at once."""
+
+    def __init__(
+        self,
+        store: WebhookStore,
+        policy: DeliveryPolicy,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.store = store
+        self.policy = policy
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._wakeup = asyncio.Event()
+        self._next_prune = 0.0
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                transport=self._transport,
+                follow_redirects=False,
+                trust_env=False,
+                timeout=httpx.Timeout(self.policy.timeout),
+                limits=httpx.Limits(max_connections=self.policy.batch_size),
+                cookies=_no_cookies(),
+            )
+        return self._client
+
+    def wake(self) -> None:
+        """Look for due deliveries now (events were just recorded)."""
+        self._wakeup.set()
+
+    def start(self) -> None:
+        """Run the delivery loop in the background."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop the loop. Deliveries in flight are retried once their lease runs out."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def run_once(self) -> int:
+        """Claim one batch of due deliveries and send them concurrently; how many there were."""
+        claimed = await self.store.claim(
+            limit=self.policy.batch_size, lease=timedelta(seconds=self.policy.lease_seconds)
+        )
+        if claimed:
+            await asyncio.gather(*(self._deliver(delivery) for delivery in claimed))
+        return len(claimed)
+
+    async def _run(self) -> None:
+        while True:
+            handled = 0
+            try:
+                handled = await self.run_once()
+                await self._prune()
+            except Exception:
+                log.exception("webhook delivery round failed; retrying")
+            if handled >= self.policy.batch_size:
+                continue  # more may be due
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self.policy.poll_interval)
+            self._wakeup.clear()
+
+    async def _prune(self) -> None:
+        if not self.policy.history_days or time.monotonic() < self._next_prune:
+            return
+        self._next_prune = time.monotonic() + PRUNE_INTERVAL
+        removed = await self.store.prune(utcnow() - timedelta(days=self.policy.history_days))
+        if removed:
+            log.info("deleted %d webhook deliveries older than %d days", removed, self.policy.history_days)
+
+    async def _deliver(self, delivery: ClaimedDelivery) -> None:
+        outcome = await self.send(delivery)
+        retry_at = None
+        if not outcome.delivered:
+            delay = self.policy.retry_delay(delivery.attempts)
+            retry_at = None if delay is None else utcnow() + timedelta(seconds=delay)
+        recorded = await self.store.finish(
+            delivery.id,
+            delivery.attempts,
+            delivered=outcome.delivered,
+            response_code=outcome.response_code,
+            error=outcome.error,
+            retry_at=retry_at,
+        )
+        state = (
+            "delivered" if outcome.delivered else "retry scheduled" if retry_at else "gave up"
+        )
+        # Never the secret, nor the URL (its path or query often carries a token).
+        log.info(
+            "webhook %d delivery %s (%s) attempt %d: %s%s%s",
+            delivery.webhook_id,
+            delivery.id,
+            delivery.event,
+            delivery.attempts,
+            outcome.response_code if outcome.response_code is not None else outcome.error,
+            f", {state}",
+            "" if recorded else " (not recorded: claimed again or webhook gone)",
+        )
+
+    async def send(self, delivery: ClaimedDelivery) -> Outcome:
+        """POST the payload once, signed; never raises for network or HTTP failures."""
+        body = delivery.payload.encode()
+        headers = {
+            "Content-Type": "application/json",
+            "Accept-Encoding": "identity",
+            "User-Agent": USER_AGENT,
+            EVENT_HEADER: delivery.event,
+            DELIVERY_HEADER: delivery.id,
+            SIGNATURE_HEADER: signature(delivery.secret, body),
+        }
+        try:
+            async with asyncio.timeout(self.policy.timeout):
+                request = self._http().build_request(
+                    "POST", delivery.url, content=body, headers=headers
+                )
+                response = await self._http().send(request, stream=True)
+                try:
+                    excerpt = await self._read_capped(response)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            return Outcome(False, None, f"timed out after {self.policy.timeout:g} s")
+        except httpx.TimeoutException as exc:
+            return Outcome(False, None, f"timed out ({type(exc).__name__})")
+        except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
+            return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:512])
+        code = response.status_code
+        if 200 <= code < 300:
+            return Outcome(True, code, "")
+        if response.is_redirect:
+            return Outcome(False, code, f"HTTP {code}: redirects are not followed")
+        text = excerpt[:ERROR_EXCERPT].decode("utf-8", "replace")
+        text = "".join(ch if ch.isprintable() else " " for ch in text).strip()
+        return Outcome(False, code, f"HTTP {code}" + (f": {text}" if text else ""))
+
+    async def _read_capped(self, response: httpx.Response) -> bytes:
+        """At most ``max_response_bytes`` of the body; the rest is never read."""
+        limit = self.policy.max_response_bytes
+        data = bytearray()
+        if limit > 0:
+            async for chunk in response.aiter_raw():
+                data += chunk
+                if len(data) >= limit:
+                    break
+        return bytes(data[:limit])
