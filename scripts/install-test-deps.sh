@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages the end-to-end tests drive: a Docker engine, skopeo, podman,
-# the reference registry, wrk (the benchmark) and PostgreSQL. Runs apt-get only for what is
-# missing, and only as root; elsewhere it says what is missing and the tests that need it skip
-# (fail under CI=true).
+# the reference registry, wrk (the benchmark), PostgreSQL and Chromium (the web page tests,
+# through Playwright; never `playwright install`). Runs apt-get only for what is missing, and
+# only as root; elsewhere it says what is missing and the tests that need it skip (fail under
+# CI=true).
 set -euo pipefail
 
 declare -A wanted=(
@@ -12,6 +13,7 @@ declare -A wanted=(
   [podman]=podman
   [docker-registry]=docker-registry
   [wrk]=wrk
+  [chromium]=chromium
   [/usr/lib/postgresql/15/bin/initdb]=postgresql
 )
 

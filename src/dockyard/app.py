@@ -21,10 +21,14 @@ from dockyard.auth.tokens import TokenAuthority
 from dockyard.config import Settings
 from dockyard.hub.errors import HubError
 from dockyard.hub.hookshot import DeliveryPolicy, Hookshot
+from dockyard.hub.images import ImageService
+from dockyard.hub.layers import LayerIndex
+from dockyard.hub.profiles import ProfileService
 from dockyard.hub.service import HubServices
 from dockyard.metadata import migrate
 from dockyard.metadata.db import Database
 from dockyard.metadata.hub_store import HubStore
+from dockyard.metadata.profile_store import ProfileStore
 from dockyard.metadata.ratelimit_store import RateLimitStore
 from dockyard.metadata.store import RegistryStore
 from dockyard.metadata.webhook_store import WebhookStore
@@ -41,14 +45,13 @@ from dockyard.web.api.common import (
     hub_error_handler,
 )
 from dockyard.web.api.routes import ROUTES as API_ROUTES
-from dockyard.web.errors import (
-    http_error_handler,
-    registry_error_handler,
-    unexpected_error_handler,
-)
+from dockyard.web.errors import registry_error_handler
 from dockyard.web.middleware import RegistryHeaders
 from dockyard.web.state import AuthServices
 from dockyard.web.token import ROUTES as TOKEN_ROUTES
+from dockyard.web.ui import errors as page_errors
+from dockyard.web.ui.context import WebUi
+from dockyard.web.ui.routes import ROUTES as UI_ROUTES
 from dockyard.web.v2.access import AccessRefused, access_refused_handler
 from dockyard.web.v2.routes import ROUTES as V2_ROUTES
 
@@ -126,6 +129,19 @@ def build_auth(settings: Settings, db: Database) -> AuthServices:
     )
 
 
+def build_web_ui(
+    settings: Settings, db: Database, storage: StorageDriver, hub: HubServices, auth: AuthServices
+) -> WebUi:
+    """The web pages' services: images and layer files, profiles, templates, sessions."""
+    images = ImageService(hub.tags, RegistryStore(db), storage, LayerIndex(storage))
+    return WebUi.build(
+        auth.tokens.authority.key,
+        images,
+        ProfileService(ProfileStore(db)),
+        open_signup=settings.auth.open_signup,
+    )
+
+
 def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
     """Build the ASGI application for ``settings``."""
 
@@ -144,6 +160,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
             open_signup=settings.auth.open_signup,
             webhooks_enabled=settings.webhooks.enabled,
             max_webhooks_per_repository=settings.webhooks.max_per_repository,
+            storage=storage,
         )
         app.state.settings = settings
         app.state.db = db
@@ -156,6 +173,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
             max_page_size=settings.registry.max_page_size,
             manifest_cache_seconds=settings.registry.manifest_cache_seconds,
         )
+        app.state.ui = build_web_ui(settings, db, storage, app.state.hub, app.state.auth)
         app.state.rate_limiter = build_rate_limiter(settings, db)
         app.state.registry.pulls.start()
         if app.state.rate_limiter is not None:
@@ -176,7 +194,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
             await db.close()
 
     return Starlette(
-        routes=[*TOKEN_ROUTES, *API_ROUTES, *V2_ROUTES],
+        routes=[*TOKEN_ROUTES, *API_ROUTES, *V2_ROUTES, *UI_ROUTES],
         middleware=[Middleware(RegistryHeaders)],
         exception_handlers={
             RegistryError: registry_error_handler,
@@ -184,8 +202,8 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
             ApiError: api_error_handler,
             HubError: hub_error_handler,
             AuthError: auth_error_handler,
-            HTTPException: http_error_handler,
-            Exception: unexpected_error_handler,
+            HTTPException: page_errors.http_error_handler,
+            Exception: page_errors.unexpected_error_handler,
         },
         lifespan=lifespan,
     )

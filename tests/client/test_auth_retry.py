@@ -16,7 +16,8 @@ from dockyard.client.retry import RetryPolicy, retry_after_seconds, with_retries
 def test_bearer_challenge() -> None:
     [challenge] = parse_challenges(
         'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",'
-        'scope="repository:library/busybox:pull repository:a/b:pull,push",error="insufficient_scope"'
+        'scope="repository:library/busybox:pull repository:a/b:pull,push",'
+        'error="insufficient_scope"'
     )
     assert challenge.scheme == "bearer"
     assert challenge.realm == "https://auth.docker.io/token"
@@ -56,7 +57,9 @@ def test_transient_failures_are_retried_with_backoff() -> None:
         return "ok"
 
     assert with_retries(flaky, policy) == "ok"
-    assert 0.75 <= sleeps[0] <= 1.25 and 1.5 <= sleeps[1] <= 2.5 and sleeps[2] == 7
+    assert 0.75 <= sleeps[0] <= 1.25
+    assert 1.5 <= sleeps[1] <= 2.5
+    assert sleeps[2] == 7
 
 
 def test_permanent_failures_are_not_retried() -> None:
@@ -69,7 +72,8 @@ def test_permanent_failures_are_not_retried() -> None:
 
     with pytest.raises(NotFound):
         with_retries(missing, RetryPolicy(sleep=sleeps.append))
-    assert calls == [1] and sleeps == []
+    assert calls == [1]
+    assert sleeps == []
 
 
 def test_attempts_run_out() -> None:

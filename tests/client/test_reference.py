@@ -50,7 +50,8 @@ DIGEST = "sha256:" + "b" * 64
 def test_normalized_names(text: str, domain: str, path: str, familiar: str | None) -> None:
     ref = parse_reference(text)
     assert (ref.domain, ref.path) == (domain, path)
-    assert ref.tag is None and ref.digest is None
+    assert ref.tag is None
+    assert ref.digest is None
     assert ref.familiar() == (familiar or f"{domain}/{path}")
 
 

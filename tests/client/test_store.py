@@ -44,9 +44,14 @@ def test_layout_and_default_home(
 
 def test_interrupted_download_is_kept_invisible_and_resumed(store: ImageStore) -> None:
     half = len(DATA) // 2
-    with pytest.raises(ConnectionError), store.blobs.ingest(DIGEST, len(DATA)) as ingest:
-        ingest.write(DATA[:half])
-        raise ConnectionError("the network went away")
+
+    def broken_download() -> None:
+        with store.blobs.ingest(DIGEST, len(DATA)) as ingest:
+            ingest.write(DATA[:half])
+            raise ConnectionError("the network went away")
+
+    with pytest.raises(ConnectionError):
+        broken_download()
     assert DIGEST not in _visible(store), "a partial blob must never be visible"
     with store.blobs.ingest(DIGEST, len(DATA)) as ingest:
         assert ingest.offset == half, "the partial download is resumed"

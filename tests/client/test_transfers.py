@@ -145,7 +145,7 @@ def test_forbidden_is_permission_denied(
 
 def test_unknown_image(fake: FakeRegistry, tmp_path: Path, sleeps: list[float]) -> None:
     t = transfers(fake, tmp_path, sleeps)
-    with pytest.raises(NotFound, match="image registry.test/app:nope: not found"):
+    with pytest.raises(NotFound, match=r"image registry\.test/app:nope: not found"):
         t.pull(parse_reference("registry.test/app:nope"))
 
 
@@ -241,7 +241,8 @@ def test_platform_selection_from_an_index(
         t.pull(parse_reference("registry.test/multi:1.0"), platform=Platform.parse("s390x"))
     everything = t.pull(parse_reference("registry.test/multi:1.0"), all_platforms=True)
     assert everything.digest == index_digest
-    assert t.store.blobs.has(amd) and t.store.blobs.has(arm)
+    assert t.store.blobs.has(amd)
+    assert t.store.blobs.has(arm)
 
 
 def test_push_skips_present_blobs_and_retries_transient_errors(
@@ -285,7 +286,8 @@ def test_copy_mounts_within_a_registry(
         == digest
     )
     mounts = [r for r in fake.requests if r.method == "POST" and r.url.params.get("mount")]
-    assert len(mounts) == 3 and all(r.url.params["from"] == "src/app" for r in mounts)
+    assert len(mounts) == 3
+    assert all(r.url.params["from"] == "src/app" for r in mounts)
     assert fake.count("PATCH", r"/blobs/uploads/") == 0, "mounted, not streamed"
     assert not list(t.store.blobs.all_digests()), "copy never lands on local disk"
 

@@ -18,10 +18,9 @@ from tests.support.images import (
     OCI_LAYER,
     OCI_MANIFEST,
     PushedImage,
+    busybox_layer,
     host_architecture,
-    push_busybox_image,
     sha256,
-    upload_blob,
 )
 
 
@@ -78,7 +77,8 @@ class DockyardCLI:
         assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
         assert "Traceback" not in result.stderr, result.stderr
         lines = [line for line in result.stderr.splitlines() if line.strip()]
-        assert lines and lines[-1].startswith("Error: "), result.stderr
+        assert lines, result.stderr
+        assert lines[-1].startswith("Error: "), result.stderr
         return lines[-1]
 
     def config(self) -> dict[str, object]:
@@ -86,9 +86,70 @@ class DockyardCLI:
         return json.loads(path.read_text()) if path.exists() else {}
 
 
+def upload(client: httpx.Client, repository: str, data: bytes) -> str:
+    """POST a session, then PUT the bytes with ``?digest=`` (any registry takes this)."""
+    digest = sha256(data)
+    started = client.post(f"/v2/{repository}/blobs/uploads/")
+    assert started.status_code == 202, started.text
+    location = started.headers["Location"]
+    separator = "&" if "?" in location else "?"
+    done = client.put(
+        f"{location}{separator}digest={digest}",
+        content=data,
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    assert done.status_code == 201, done.text
+    return digest
+
+
+def put_manifest(
+    client: httpx.Client, repository: str, reference: str, doc: object, media_type: str
+) -> bytes:
+    data = json.dumps(doc).encode()
+    response = client.put(
+        f"/v2/{repository}/manifests/{reference}",
+        content=data,
+        headers={"Content-Type": media_type},
+    )
+    assert response.status_code == 201, response.text
+    return data
+
+
+def push_busybox(client: httpx.Client, repository: str, tag: str, cmd: list[str]) -> PushedImage:
+    """A runnable busybox image for this machine, pushed to any registry."""
+    layer, diff_id = busybox_layer()
+    config = json.dumps(
+        {
+            "architecture": host_architecture(),
+            "os": "linux",
+            "created": CREATED,
+            "config": {"Cmd": cmd, "Env": ["PATH=/bin"]},
+            "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        }
+    ).encode()
+    doc = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {
+            "mediaType": OCI_CONFIG,
+            "digest": upload(client, repository, config),
+            "size": len(config),
+        },
+        "layers": [
+            {
+                "mediaType": OCI_LAYER,
+                "digest": upload(client, repository, layer),
+                "size": len(layer),
+            }
+        ],
+    }
+    data = put_manifest(client, repository, tag, doc, OCI_MANIFEST)
+    return PushedImage(repository, tag, sha256(data), OCI_MANIFEST, data)
+
+
 def push_index(client: httpx.Client, repository: str, tag: str, cmd: list[str]) -> PushedImage:
     """A two-platform index: a runnable image for this machine plus a small arm64/s390x one."""
-    native = push_busybox_image(client, repository, f"{tag}-native", cmd)
+    native = push_busybox(client, repository, f"{tag}-native", cmd)
     other_arch = "s390x" if host_architecture() != "s390x" else "arm64"
     layer = b"not really a layer for " + other_arch.encode()
     config = json.dumps(
@@ -105,13 +166,13 @@ def push_index(client: httpx.Client, repository: str, tag: str, cmd: list[str]) 
             "mediaType": OCI_MANIFEST,
             "config": {
                 "mediaType": OCI_CONFIG,
-                "digest": upload_blob(client, repository, config),
+                "digest": upload(client, repository, config),
                 "size": len(config),
             },
             "layers": [
                 {
                     "mediaType": OCI_LAYER,
-                    "digest": upload_blob(client, repository, layer),
+                    "digest": upload(client, repository, layer),
                     "size": len(layer),
                 }
             ],

@@ -7,20 +7,27 @@ from pathlib import Path
 import click
 
 from dockyard import __version__
-from dockyard.cli.admin import db, user
 from dockyard.cli.client_commands import register as register_client_commands
-from dockyard.cli.serve import serve
+from dockyard.cli.lazy import LazyGroup
+
+#: Server and admin commands, imported on first use so that client commands start fast.
+SERVER_COMMANDS = {
+    "serve": "dockyard.cli.serve:serve",
+    "db": "dockyard.cli.admin:db",
+    "user": "dockyard.cli.admin:user",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=SERVER_COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="dockyard")
 def cli() -> None:
     """Dockyard: a self-hostable Docker Hub."""
 
 
-cli.add_command(serve)
-cli.add_command(db)
-cli.add_command(user)
 register_client_commands(cli)
 
 

@@ -8,7 +8,7 @@ import importlib.metadata
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -132,6 +132,14 @@ class Registry:
     def url(self, path: str) -> str:
         return path if "://" in path else urljoin(self.base_url + "/", path.lstrip("/"))
 
+    def ensure_pinged(self) -> None:
+        """Ping once per client, before the first real request."""
+        if not self._pinged:
+            with self._ping_lock:
+                if not self._pinged:
+                    self._ping_once()
+                    self._pinged = True
+
     def ping(self) -> httpx.Response:
         """``GET /v2/``: check the API and learn how to authenticate."""
         with self._ping_lock:
@@ -205,6 +213,7 @@ class Registry:
                 method, path, scopes, what, params, headers, content, stream, accepted
             )
 
+        self.ensure_pinged()  # retried on its own: an unreachable registry fails fast
         return with_retries(attempt, self.retry if retry else RetryPolicy(attempts=1))
 
     def _authorized(
@@ -219,8 +228,6 @@ class Registry:
         stream: bool,
         ok: tuple[int, ...],
     ) -> httpx.Response:
-        if not self._pinged:
-            self.ping()
         response: httpx.Response | None = None
         for refresh in (False, True):
             sent = dict(headers or {})
@@ -353,7 +360,9 @@ class Registry:
             return False
         return True
 
-    def open_blob(self, name: str, digest: str, offset: int = 0) -> httpx.Response:
+    def open_blob(
+        self, name: str, digest: str, offset: int = 0, *, retry: bool = True
+    ) -> httpx.Response:
         """A streamed ``GET`` of a blob from ``offset`` (206 or 200); the caller closes it."""
         headers = {"Range": f"bytes={offset}-"} if offset else {}
         return self.request(
@@ -364,6 +373,7 @@ class Registry:
             headers=headers,
             stream=True,
             ok=(200, 206, 416) if offset else (200,),
+            retry=retry,
         )
 
     def get_blob(self, name: str, digest: str) -> bytes:

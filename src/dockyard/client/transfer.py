@@ -185,14 +185,14 @@ class Transfers:
                         pass
                 if task is not None:
                     task.reset(ingest.offset)
-                response = registry.open_blob(name, digest, ingest.offset)
+                response = registry.open_blob(name, digest, ingest.offset, retry=False)
                 if response.status_code != 206 and ingest.offset:
                     ingest.reset()
                     if task is not None:
                         task.reset(0)
                     if response.status_code == 416:
                         response.close()
-                        response = registry.open_blob(name, digest, 0)
+                        response = registry.open_blob(name, digest, 0, retry=False)
                 try:
                     for chunk in response.iter_bytes():  # unbuffered: a break keeps all
                         ingest.write(chunk)
@@ -345,7 +345,7 @@ class Transfers:
             if task is not None:
                 task.reset(0)
             hasher = hashlib.new(digest.partition(":")[0])
-            response = source.open_blob(src_name, digest)
+            response = source.open_blob(src_name, digest, retry=False)
             try:
                 for chunk in response.iter_bytes(_CHUNK):
                     hasher.update(chunk)

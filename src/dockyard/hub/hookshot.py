@@ -2,16 +2,17 @@
 
 Every node may run one. Claims are atomic (see :mod:`dockyard.metadata.webhook_store`), so
 several nodes never send the same attempt twice; a delivery whose node died mid-flight is sent
-again once its lease runs out. Requests are signed (``X-Dockyard-Signature``), never follow
-redirects, ignore the server's environment (no proxies, no ``.netrc`` credentials, no cookies)
-and read at most ``max_response_bytes`` of a response.
+again once its lease runs out. Requests are signed (``X-Dockyard-Signature``) and go straight
+through an httpx *transport*, not a client: no redirects followed, nothing taken from the
+server's environment (proxies, ``.netrc`` credentials), no cookies kept, and no request log line
+(httpx's client logs every URL at INFO, and webhook URLs often carry tokens). At most
+``max_response_bytes`` of a response are read, and one attempt lasts at most ``timeout`` seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import http.cookiejar
 import logging
 import time
 from dataclasses import dataclass
@@ -66,11 +67,6 @@ class Outcome:
     error: str
 
 
-def _no_cookies() -> http.cookiejar.CookieJar:
-    """A cookie jar that stores nothing (receivers must not get cookies back)."""
-    return http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-
-
 class Hookshot:
     """Delivers webhook events in the background; :meth:`wake` makes it look at once."""
 
@@ -83,23 +79,19 @@ class Hookshot:
     ) -> None:
         self.store = store
         self.policy = policy
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._given_transport = transport
+        self._transport: httpx.AsyncBaseTransport | None = None
         self._task: asyncio.Task[None] | None = None
         self._wakeup = asyncio.Event()
         self._next_prune = 0.0
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                transport=self._transport,
-                follow_redirects=False,
-                trust_env=False,
-                timeout=httpx.Timeout(self.policy.timeout),
+    def _http(self) -> httpx.AsyncBaseTransport:
+        if self._transport is None:
+            self._transport = self._given_transport or httpx.AsyncHTTPTransport(
                 limits=httpx.Limits(max_connections=self.policy.batch_size),
-                cookies=_no_cookies(),
+                trust_env=False,
             )
-        return self._client
+        return self._transport
 
     def wake(self) -> None:
         """Look for due deliveries now (events were just recorded)."""
@@ -117,17 +109,27 @@ class Hookshot:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._transport is not None:
+            await self._transport.aclose()
+            self._transport = None
 
     async def run_once(self) -> int:
         """Claim one batch of due deliveries and send them concurrently; how many there were."""
         claimed = await self.store.claim(
             limit=self.policy.batch_size, lease=timedelta(seconds=self.policy.lease_seconds)
         )
-        if claimed:
-            await asyncio.gather(*(self._deliver(delivery) for delivery in claimed))
+        results = await asyncio.gather(
+            *(self._deliver(delivery) for delivery in claimed), return_exceptions=True
+        )
+        for delivery, result in zip(claimed, results, strict=True):
+            if isinstance(result, Exception):
+                # Not recorded: the delivery is tried again when its lease runs out.
+                log.error(
+                    "webhook %d delivery %s: could not record the attempt: %r",
+                    delivery.webhook_id,
+                    delivery.id,
+                    result,
+                )
         return len(claimed)
 
     async def _run(self) -> None:
@@ -150,7 +152,11 @@ class Hookshot:
         self._next_prune = time.monotonic() + PRUNE_INTERVAL
         removed = await self.store.prune(utcnow() - timedelta(days=self.policy.history_days))
         if removed:
-            log.info("deleted %d webhook deliveries older than %d days", removed, self.policy.history_days)
+            log.info(
+                "deleted %d webhook deliveries older than %d days",
+                removed,
+                self.policy.history_days,
+            )
 
     async def _deliver(self, delivery: ClaimedDelivery) -> None:
         outcome = await self.send(delivery)
@@ -166,9 +172,7 @@ class Hookshot:
             error=outcome.error,
             retry_at=retry_at,
         )
-        state = (
-            "delivered" if outcome.delivered else "retry scheduled" if retry_at else "gave up"
-        )
+        state = "delivered" if outcome.delivered else "retry scheduled" if retry_at else "gave up"
         # Never the secret, nor the URL (its path or query often carries a token).
         log.info(
             "webhook %d delivery %s (%s) attempt %d: %s%s%s",
@@ -194,10 +198,14 @@ class Hookshot:
         }
         try:
             async with asyncio.timeout(self.policy.timeout):
-                request = self._http().build_request(
-                    "POST", delivery.url, content=body, headers=headers
+                request = httpx.Request(
+                    "POST",
+                    delivery.url,
+                    content=body,
+                    headers=headers,
+                    extensions={"timeout": httpx.Timeout(self.policy.timeout).as_dict()},
                 )
-                response = await self._http().send(request, stream=True)
+                response = await self._http().handle_async_request(request)
                 try:
                     excerpt = await self._read_capped(response)
                 finally:

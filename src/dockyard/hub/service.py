@@ -8,11 +8,16 @@ from dockyard.auth.grants import Grants
 from dockyard.hub.access_tokens import AccessTokenService
 from dockyard.hub.accounts import AccountService
 from dockyard.hub.audit import AuditService
+from dockyard.hub.catalog import CatalogService
 from dockyard.hub.orgs import OrganizationService
 from dockyard.hub.repositories import RepositoryService
+from dockyard.hub.tags import TagService
 from dockyard.hub.webhooks import WebhookService
+from dockyard.metadata.hub_catalog import CatalogStore
 from dockyard.metadata.hub_store import HubStore, RepositoryStore
+from dockyard.metadata.tag_store import TagStore
 from dockyard.metadata.webhook_store import WebhookStore
+from dockyard.storage import StorageDriver
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +30,8 @@ class HubServices:
     repositories: RepositoryService
     audit: AuditService
     webhooks: WebhookService
+    catalog: CatalogService
+    tags: TagService
 
     @classmethod
     def build(
@@ -35,14 +42,18 @@ class HubServices:
         open_signup: bool,
         webhooks_enabled: bool = True,
         max_webhooks_per_repository: int = 20,
+        storage: StorageDriver | None = None,
     ) -> HubServices:
         """Wire every Hub service over one store."""
         repositories = RepositoryStore(store.db)
+        repository_service = RepositoryService(
+            repositories, grants, CatalogStore(store.db, store)
+        )
         return cls(
             accounts=AccountService(store, open_signup=open_signup),
             access_tokens=AccessTokenService(store),
             orgs=OrganizationService(store, repositories),
-            repositories=RepositoryService(repositories, grants),
+            repositories=repository_service,
             audit=AuditService(store),
             webhooks=WebhookService(
                 WebhookStore(store.db),
@@ -51,4 +62,6 @@ class HubServices:
                 enabled=webhooks_enabled,
                 max_per_repository=max_webhooks_per_repository,
             ),
+            catalog=CatalogService(repository_service.catalog, grants, repository_service),
+            tags=TagService(TagStore(store.db), repository_service, storage),
         )

@@ -131,7 +131,9 @@ def repository_payload(repo: RepositorySummary, base_url: str) -> dict[str, Any]
 
 def callback_url(base_url: str, repository: str, webhook_id: int, delivery_id: str) -> str:
     """Where the delivery's record is (``GET`` by the repository's administrators)."""
-    return f"{base_url}/v2/repositories/{repository}/webhooks/{webhook_id}/deliveries/{delivery_id}/"
+    return (
+        f"{base_url}/v2/repositories/{repository}/webhooks/{webhook_id}/deliveries/{delivery_id}/"
+    )
 
 
 def event_payload(
@@ -393,9 +395,7 @@ class WebhookService:
         """A page of the webhook's delivery history, newest first."""
         repo = await self.administered(principal, name)
         hook = await self._hook(repo, webhook_id)
-        return await self.store.deliveries(
-            hook.id, offset=(page - 1) * page_size, limit=page_size
-        )
+        return await self.store.deliveries(hook.id, offset=(page - 1) * page_size, limit=page_size)
 
     async def delivery(
         self, principal: Principal, name: str, webhook_id: int, delivery_id: str
@@ -417,7 +417,12 @@ class WebhookService:
         extra: dict[str, Any] | None = None,
     ) -> None:
         # The URL's host only: paths and queries of webhook URLs often carry tokens.
-        detail = {"webhook_id": hook.id, "name": hook.name, "host": _host(hook.url), **(extra or {})}
+        detail = {
+            "webhook_id": hook.id,
+            "name": hook.name,
+            "host": _host(hook.url),
+            **(extra or {}),
+        }
         await self.grants.store.audit(
             action,
             actor=principal.username,

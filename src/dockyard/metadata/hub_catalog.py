@@ -123,10 +123,9 @@ class CatalogStore:
     ) -> tuple[int, list[RepositoryRecord]]:
         """A page of the namespace's repositories the viewer may read, with the total."""
         conditions = [repositories.c.namespace == namespace, self._visible(viewer)]
-        if contains:
-            conditions.append(
-                func.lower(repositories.c.name).contains(contains.lower(), autoescape=True)
-            )
+        if contains:  # in the name after "<namespace>/"
+            short = func.substr(repositories.c.name, len(namespace) + 2)
+            conditions.append(func.lower(short).contains(contains.lower(), autoescape=True))
         return await self._page(and_(*conditions), self._ordering(ordering), offset, limit)
 
     async def search(
@@ -143,9 +142,7 @@ class CatalogStore:
                 or_(
                     func.lower(repositories.c.name).contains(needle, autoescape=True),
                     func.lower(repositories.c.description).contains(needle, autoescape=True),
-                    func.lower(repositories.c.full_description).contains(
-                        needle, autoescape=True
-                    ),
+                    func.lower(repositories.c.full_description).contains(needle, autoescape=True),
                 )
             )
         official_first = case((repositories.c.namespace == OFFICIAL_NAMESPACE, 0), else_=1)
@@ -254,22 +251,22 @@ class CatalogStore:
                     )
                 )
             ).all()
-            kinds = dict(
-                (
+            kinds = {
+                str(name): str(kind)
+                for name, kind in (
                     await conn.execute(
                         select(namespaces.c.name, namespaces.c.kind).where(
                             namespaces.c.name.in_(spaces)
                         )
                     )
-                )
-                .tuples()
-                .all()
-            )
+                ).all()
+            }
             roles: dict[str, str] = {}
             permissions: dict[int, list[str]] = {}
             if user_id is not None:
-                roles = dict(
-                    (
+                roles = {
+                    str(org): str(role)
+                    for org, role in (
                         await conn.execute(
                             select(organizations.c.name, organization_members.c.role)
                             .join(
@@ -281,10 +278,8 @@ class CatalogStore:
                                 organization_members.c.user_id == user_id,
                             )
                         )
-                    )
-                    .tuples()
-                    .all()
-                )
+                    ).all()
+                }
                 ids = [int(row[0]) for row in repos]
                 granted = (
                     await conn.execute(
@@ -307,10 +302,8 @@ class CatalogStore:
             rows[name] = RepositoryAccessRow(
                 exists=repo is not None,
                 is_private=repo[1] if repo is not None else False,
-                namespace_kind=None if kind is None else str(kind),
-                org_role=str(roles[namespace])
-                if kind == "organization" and namespace in roles
-                else None,
+                namespace_kind=kind,
+                org_role=roles.get(namespace) if kind == "organization" else None,
                 team_permissions=permissions.get(repo[0], []) if repo is not None else [],
             )
         return rows

@@ -180,7 +180,9 @@ class TagStore:
             await conn.execute(
                 update(manifests)
                 .where(manifests.c.id == manifest_id)
-                .values(os=os[:64], architecture=architecture[:64], variant=(variant or "")[:64] or None)
+                .values(
+                    os=os[:64], architecture=architecture[:64], variant=(variant or "")[:64] or None
+                )
             )
 
     async def delete_tag(self, repository_id: int, name: str) -> str | None:
@@ -197,4 +199,3 @@ class TagStore:
                 delete(tags).where(tags.c.repository_id == repository_id, tags.c.name == name)
             )
         return str(digest)
-

@@ -22,11 +22,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from dockyard.metadata.db import Database
 from dockyard.metadata.hub_tables import webhook_deliveries, webhooks
 from dockyard.metadata.store import aware_utc, utcnow
 from dockyard.metadata.tables import repositories
+
+class WebhookWriteFailed(Exception):
+    """Storing a webhook failed (the repository is gone, or the database refused).
+
+    Raised instead of the driver's error, whose message would carry the statement's
+    parameters, the webhook's secret among them, into logs.
+    """
+
 
 PENDING = "pending"
 DELIVERED = "delivered"
@@ -205,24 +214,30 @@ class WebhookStore:
         created_by: str,
     ) -> WebhookRecord:
         """Add a webhook to a repository."""
-        async with self.db.write() as conn:
-            result = await conn.execute(
-                webhooks.insert().values(
-                    repository_id=repository_id,
-                    name=name,
-                    url=url,
-                    secret=secret,
-                    events=" ".join(events),
-                    is_active=True,
-                    created_by=created_by[:255],
-                    created_at=utcnow(),
-                )
+        try:
+            hook_id = await self._insert(
+                repository_id=repository_id,
+                name=name,
+                url=url,
+                secret=secret,
+                events=" ".join(events),
+                is_active=True,
+                created_by=created_by[:255],
+                created_at=utcnow(),
             )
-            assert result.inserted_primary_key is not None
-            hook_id = int(result.inserted_primary_key[0])
+        except IntegrityError:
+            raise WebhookWriteFailed("the repository no longer exists") from None
+        except DBAPIError as exc:
+            raise WebhookWriteFailed(f"the database refused: {type(exc.orig).__name__}") from None
         record = await self.get(hook_id)
         assert record is not None
         return record
+
+    async def _insert(self, **values: Any) -> int:
+        async with self.db.write() as conn:
+            result = await conn.execute(webhooks.insert().values(**values))
+            assert result.inserted_primary_key is not None
+            return int(result.inserted_primary_key[0])
 
     async def get(self, webhook_id: int) -> WebhookRecord | None:
         """The webhook with that id."""
@@ -255,6 +270,12 @@ class WebhookStore:
             values["events"] = " ".join(values["events"])
         if not values:
             return
+        try:
+            await self._update(webhook_id, values)
+        except DBAPIError as exc:
+            raise WebhookWriteFailed(f"the database refused: {type(exc.orig).__name__}") from None
+
+    async def _update(self, webhook_id: int, values: dict[str, Any]) -> None:
         async with self.db.write() as conn:
             await conn.execute(update(webhooks).where(webhooks.c.id == webhook_id).values(**values))
             if values.get("is_active") is False:
@@ -391,9 +412,7 @@ class WebhookStore:
                         webhook_deliveries.c.attempts == attempts,
                         due,
                     )
-                    .values(
-                        attempts=attempts + 1, next_attempt_at=now + lease, last_attempt_at=now
-                    )
+                    .values(attempts=attempts + 1, next_attempt_at=now + lease, last_attempt_at=now)
                 )
                 if result.rowcount == 1:
                     claimed.append(

@@ -4,6 +4,7 @@ Layout::
 
     blobs/<algorithm>/<first two hex chars>/<encoded>/data
     uploads/<upload id>/...            (driver-specific)
+    cache/layer-files/v1/<algorithm>/<first two hex chars>/<encoded>.json
 """
 
 from __future__ import annotations
@@ -25,3 +26,8 @@ def upload_prefix(upload_id: str) -> str:
     if not _UPLOAD_ID_RE.fullmatch(upload_id):
         raise ValueError(f"invalid upload id {upload_id!r}")
     return f"uploads/{upload_id}/"
+
+
+def layer_listing_key(digest: Digest) -> str:
+    """Key of the cached file listing of layer blob ``digest`` (the web pages' "files" view)."""
+    return f"cache/layer-files/v1/{digest.algorithm}/{digest.encoded[:2]}/{digest.encoded}.json"

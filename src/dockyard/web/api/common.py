@@ -25,6 +25,8 @@ HUB_ERROR_STATUS: dict[type[hub.HubError], int] = {
 }
 
 MAX_PAGE_SIZE = 100
+#: Highest page number accepted (beyond it the row offset would overflow a database integer).
+MAX_PAGE = 1_000_000
 
 
 class ApiError(Exception):
@@ -150,6 +152,8 @@ def page_params(request: Request, default_size: int = 25) -> tuple[int, int]:
         raise ApiError(400, "page and page_size must be integers") from None
     if page < 1 or size < 1:
         raise ApiError(400, "page and page_size must be positive")
+    if page > MAX_PAGE:
+        raise ApiError(400, f"page must be at most {MAX_PAGE}")
     return page, min(size, MAX_PAGE_SIZE)
 
 

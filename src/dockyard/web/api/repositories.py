@@ -1,4 +1,4 @@
-"""``/v2/repositories``: create, read and change repositories; team permissions on them."""
+"""``/v2/repositories``: create, list, read, change and delete repositories; team permissions."""
 
 from __future__ import annotations
 
@@ -6,23 +6,48 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from dockyard.auth.policy import Principal
-from dockyard.metadata.hub_store import RepositoryRecord
-from dockyard.web.api.common import ApiError, caller, field, hub_services, iso, json_body
-from dockyard.web.state import client_address
+from dockyard.hub.catalog import RepositoryView
+from dockyard.oci.names import OFFICIAL_NAMESPACE
+from dockyard.web.api.common import (
+    ApiError,
+    caller,
+    field,
+    hub_services,
+    iso,
+    json_body,
+    page_params,
+    paginated,
+)
+from dockyard.web.state import client_address, registry_services
 
 
-def repository_json(record: RepositoryRecord) -> dict[str, object]:
-    """A repository with the fields Docker Hub's API returns."""
+def repository_json(view: RepositoryView) -> dict[str, object]:
+    """A repository with the fields Docker Hub's API returns (``has_starred``: the caller's)."""
+    record = view.record
     namespace, _, name = record.name.partition("/")
     return {
-        "namespace": namespace,
+        "user": namespace,
         "name": name,
-        "description": record.description,
-        "full_description": record.full_description,
-        "is_private": record.is_private,
-        "status": 1,
-        "date_registered": iso(record.created_at),
+        "namespace": namespace,
         "repository_type": "image",
+        "status": 1,
+        "status_description": "active",
+        "description": record.description,
+        "is_private": record.is_private,
+        "is_automated": False,
+        "is_official": namespace == OFFICIAL_NAMESPACE,
+        "star_count": record.star_count,
+        "pull_count": record.pull_count,
+        "last_updated": iso(record.last_pushed_at or record.created_at),
+        "date_registered": iso(record.created_at),
+        "affiliation": view.affiliation,
+        "has_starred": view.has_starred,
+        "full_description": record.full_description,
+        "permissions": {
+            "read": "pull" in view.actions,
+            "write": "push" in view.actions,
+            "admin": "delete" in view.actions,
+        },
     }
 
 
@@ -42,7 +67,8 @@ async def create(request: Request) -> Response:
     body = await json_body(request)
     namespace = field(body, "namespace", str, required=True)
     name = field(body, "name", str, required=True)
-    record = await hub_services(request).repositories.create(
+    services = hub_services(request)
+    record = await services.repositories.create(
         principal,
         f"{namespace}/{name}",
         is_private=field(body, "is_private", bool, default=False),
@@ -50,12 +76,20 @@ async def create(request: Request) -> Response:
         full_description=field(body, "full_description", str, default=""),
         address=client_address(request),
     )
-    return JSONResponse(repository_json(record), status_code=201)
+    view = await services.catalog.view(principal, record)
+    return JSONResponse(repository_json(view), status_code=201)
 
 
 async def repository(request: Request) -> Response:
-    """``GET`` or ``PATCH`` (``{is_private, description, full_description}``) a repository."""
-    repositories = hub_services(request).repositories
+    """``GET``, ``PATCH`` (``{is_private, description, full_description}``) or ``DELETE``."""
+    services = hub_services(request)
+    repositories = services.repositories
+    principal: Principal | None
+    if request.method == "DELETE":
+        principal = await _principal(request)
+        await repositories.delete(principal, _name(request), address=client_address(request))
+        registry_services(request).manifests.cache.invalidate(_name(request))
+        return Response(status_code=202)
     if request.method == "PATCH":
         principal = await _principal(request)
         body = await json_body(request)
@@ -68,8 +102,24 @@ async def repository(request: Request) -> Response:
             address=client_address(request),
         )
     else:
-        record = await repositories.visible(await caller(request, required=False), _name(request))
-    return JSONResponse(repository_json(record))
+        principal = await caller(request, required=False)
+        record = await repositories.visible(principal, _name(request))
+    return JSONResponse(repository_json(await services.catalog.view(principal, record)))
+
+
+async def namespace_repositories(request: Request) -> Response:
+    """``GET /v2/repositories/{namespace}/?page=&page_size=&name=&ordering=``."""
+    principal = await caller(request, required=False)
+    page, size = page_params(request, 10)
+    total, views = await hub_services(request).catalog.list_namespace(
+        principal,
+        request.path_params["namespace"],
+        contains=request.query_params.get("name") or None,
+        ordering=request.query_params.get("ordering") or None,
+        page=page,
+        page_size=size,
+    )
+    return paginated(request, total, page, size, [repository_json(v) for v in views])
 
 
 async def groups(request: Request) -> Response:

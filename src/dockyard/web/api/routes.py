@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from dockyard.web.api import access_tokens, audit, orgs, repositories, users
+from dockyard.web.api import (
+    access_tokens,
+    audit,
+    docs,
+    orgs,
+    repositories,
+    search,
+    stars,
+    tags,
+    users,
+    webhooks,
+)
 
 ROUTES = [
     Route("/v2/users/signup", users.signup, methods=["POST"]),
@@ -29,7 +40,7 @@ ROUTES = [
     Route(
         "/v2/repositories/{namespace}/{repository}/",
         repositories.repository,
-        methods=["GET", "PATCH"],
+        methods=["GET", "PATCH", "DELETE"],
     ),
     Route(
         "/v2/repositories/{namespace}/{repository}/groups",
@@ -41,5 +52,56 @@ ROUTES = [
         repositories.group,
         methods=["DELETE"],
     ),
+    Route(
+        "/v2/repositories/{namespace}/{repository}/webhooks/",
+        webhooks.webhooks,
+        methods=["GET", "POST"],
+    ),
+    Route(
+        "/v2/repositories/{namespace}/{repository}/webhooks/{webhook_id:int}/",
+        webhooks.webhook,
+        methods=["GET", "PATCH", "DELETE"],
+    ),
+    Route(
+        "/v2/repositories/{namespace}/{repository}/webhooks/{webhook_id:int}/test/",
+        webhooks.test,
+        methods=["POST"],
+    ),
+    Route(
+        "/v2/repositories/{namespace}/{repository}/webhooks/{webhook_id:int}/deliveries/",
+        webhooks.deliveries,
+        methods=["GET"],
+    ),
+    Route(
+        "/v2/repositories/{namespace}/{repository}/webhooks/{webhook_id:int}/deliveries/"
+        "{delivery_id}/",
+        webhooks.delivery,
+        methods=["GET"],
+    ),
     Route("/v2/auditlogs/{account}/", audit.audit_logs, methods=["GET"]),
+    # --- repository listings, tags, search and stars --------------------------------------
+    Route("/v2/repositories/{namespace}/", repositories.namespace_repositories, methods=["GET"]),
+    Route("/v2/namespaces/{namespace}/repositories/{repository}/tags", tags.tags, methods=["GET"]),
+    Route(
+        "/v2/namespaces/{namespace}/repositories/{repository}/tags/{tag}",
+        tags.tag,
+        methods=["GET", "DELETE"],
+    ),
+    Route("/v2/repositories/{namespace}/{repository}/tags/", tags.tags, methods=["GET"]),
+    Route(
+        "/v2/repositories/{namespace}/{repository}/tags/{tag}/",
+        tags.tag,
+        methods=["GET", "DELETE"],
+    ),
+    Route(
+        "/v2/repositories/{namespace}/{repository}/stars/",
+        stars.stars,
+        methods=["POST", "DELETE"],
+    ),
+    Route("/v2/users/{username}/starred/", stars.starred, methods=["GET"]),
+    Route("/v2/search/repositories", search.search_repositories, methods=["GET"]),
+    Route("/v1/search", search.v1_search, methods=["GET"]),
+    Route("/v1/_ping", search.v1_ping, methods=["GET"]),
+    Route("/api/openapi.json", docs.openapi_json, methods=["GET"]),
+    Route("/api/docs", docs.docs_page, methods=["GET"]),
 ]
