@@ -95,8 +95,11 @@ async def run_bounded(
 
     remaining = max(1.0, deadline - time.monotonic())
     workers = [asyncio.create_task(worker()) for _ in range(max(1, concurrency))]
+    gathered = asyncio.gather(*workers)
+    # Interrupted (Ctrl-C) runs leave the gather cancelled: retrieve it so nothing is logged.
+    gathered.add_done_callback(lambda future: future.cancelled() or future.exception())
     try:
-        await asyncio.wait_for(asyncio.gather(*workers), timeout=remaining)
+        await asyncio.wait_for(gathered, timeout=remaining)
     except TimeoutError:
         for task in workers:
             task.cancel()

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.dockyard_workers < 1:
         parser.error("--dockyard-workers must be at least 1")
     return args
+
+
+def remove_tree(path: Path) -> None:
+    """Delete a temp dir; ``rm -rf`` is much faster than shutil on 10^5 small files."""
+    with suppress(OSError, subprocess.TimeoutExpired):
+        subprocess.run(
+            ["rm", "-rf", "--one-file-system", "--", str(path)],
+            timeout=1800,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _version(cmd: list[str]) -> str:
@@ -255,11 +267,13 @@ def run(args: argparse.Namespace) -> int:
         if args.keep_tmp:
             print(f"kept {workdir}", file=sys.stderr)
         else:
-            shutil.rmtree(workdir, ignore_errors=True)
+            print(f"[bench] removing {workdir}", file=sys.stderr, flush=True)
+            remove_tree(workdir)
     meta.setdefault("machine", {})["loadavg_at_end"] = _loadavg()
     meta["seconds"] = round(time.monotonic() - started, 1)
     if bench is not None:
         meta["details"] = bench.details
+        meta["notes"] = bench.notes
     write_json(args.output, meta, rows)
     print(_report(args, meta, rows, bench))
     if meta.get("error"):
@@ -293,6 +307,9 @@ def _report(
         if notes:
             lines.append("")
             lines.extend(f"- {note}" for note in notes)
+        if bench.notes:
+            lines.append("")
+            lines.extend(f"! {note}" for note in bench.notes)
     lines.append("")
     lines.append(f"results: {args.output}")
     return "\n".join(lines)

@@ -61,7 +61,7 @@ FULL = Profile(
     list_repeats=20,
     page_size=100,
     populate_concurrency=16,
-    populate_seconds=600,
+    populate_seconds=1200,
     concurrent_clients=50,
     concurrent_blob_size=10 * MIB,
     docker_layers=5,
@@ -82,10 +82,10 @@ QUICK = Profile(
     manifest_put_seconds=10,
     wrk_connections=64,
     wrk_seconds=1,
-    list_tags=150,
-    list_repos=120,
+    list_tags=120,
+    list_repos=60,
     list_repeats=3,
-    page_size=100,
+    page_size=50,
     populate_concurrency=8,
     populate_seconds=60,
     concurrent_clients=50,
@@ -102,6 +102,8 @@ class Measured:
 
     figures: dict[str, float]
     details: dict[str, Any] = field(default_factory=dict)
+    #: Remarks worth printing under the table.
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,8 @@ class Bench:
     details: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Test data shared by workloads (made once per run).
     cache: dict[str, Any] = field(default_factory=dict)
+    #: Remarks printed under the table (e.g. a server that ignored a page size).
+    notes: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
 
     def log(self, message: str) -> None:
@@ -157,6 +161,7 @@ class Bench:
             "tags": f"{profile.list_tags:,}",
             "repos": f"{profile.list_repos:,}",
             "page": str(profile.page_size),
+            "populate": str(profile.populate_concurrency),
             "layers": str(profile.docker_layers),
             "image": size_label(profile.docker_layers * profile.docker_layer_size),
         }
@@ -212,6 +217,7 @@ def run_workload(bench: Bench, workload: Workload) -> list[Row]:
             bench.log(f"{workload.name}: setup")
             state = workload.setup(bench)
     except Exception as exc:
+        bench.log(f"{workload.name}: setup failed: {_error_text(exc)}")
         for row in rows:
             for server_name in workload.servers:
                 row.errors[server_name] = f"setup: {_error_text(exc)}"
@@ -231,6 +237,9 @@ def run_workload(bench: Bench, workload: Workload) -> list[Row]:
                 details[server_name] = {"error": _error_text(exc)}
                 continue
             measured.details["wall_seconds"] = round(time.monotonic() - started, 3)
+            bench.notes.extend(
+                f"{workload.name} [{server_name}]: {note}" for note in measured.notes
+            )
             details[server_name] = measured.details
             for metric, row in zip(workload.metrics, rows, strict=True):
                 row.set(server_name, measured.figures.get(metric.key))

@@ -174,16 +174,21 @@ def run_load(
         for share in shares
     ]
     outputs = []
-    for proc in procs:
-        try:
-            out, err = proc.communicate(timeout=duration + 60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            raise RuntimeError("load generator did not finish in time") from None
-        if proc.returncode != 0:
-            raise RuntimeError(f"load generator failed: {err.decode(errors='replace')[-1000:]}")
-        outputs.append(json.loads(out))
+    try:
+        for proc in procs:
+            try:
+                out, err = proc.communicate(timeout=duration + 60)
+            except subprocess.TimeoutExpired:
+                raise RuntimeError("load generator did not finish in time") from None
+            if proc.returncode != 0:
+                message = err.decode(errors="replace")[-1000:]
+                raise RuntimeError(f"load generator failed: {message}")
+            outputs.append(json.loads(out))
+    finally:
+        for proc in procs:  # on any failure or Ctrl-C: none of them outlives the call
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
     latencies = sorted(value / 1000 for output in outputs for value in output["latencies_us"])
     errors: dict[str, int] = {}
     for output in outputs:

@@ -7,7 +7,6 @@ import json
 import statistics
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import httpx
 
@@ -76,7 +75,7 @@ def _walk(
 
 def _measure_listing(
     bench: Bench, client: RegistryClient, path: str, key: str, expected: set[str]
-) -> tuple[dict[str, float], dict[str, Any]]:
+) -> Measured:
     profile = bench.profile
     first = f"{path}?n={profile.page_size}"
     page_ms, page_entries = _time_page(client, first, key, profile.list_repeats)
@@ -90,7 +89,13 @@ def _measure_listing(
                 f"the walk missed {len(missing)} entries, e.g. {sorted(missing)[:3]}"
             )
         walks.append(walk_ms)
-    return (
+    notes = []
+    if page_entries != profile.page_size:
+        notes.append(
+            f"GET {first} returned {page_entries} entries, not {profile.page_size} "
+            f"(the walk took {pages} page(s))"
+        )
+    return Measured(
         {"page_ms": page_ms, "walk_ms": statistics.median(walks)},
         {
             "page_entries": page_entries,
@@ -98,6 +103,7 @@ def _measure_listing(
             "walk_entries": len(entries),
             "walk_ms_each": [round(value, 1) for value in walks],
         },
+        notes,
     )
 
 
@@ -114,15 +120,13 @@ def _measure_tags(bench: Bench, server: Server, _: object) -> Measured:
 
     outcome = _populate(bench, server, jobs)
     with RegistryClient("127.0.0.1", server.port) as client:
-        figures, details = _measure_listing(
-            bench, client, f"/v2/{TAGS_REPO}/tags/list", "tags", set(tags)
-        )
-    details["populate"] = {
+        measured = _measure_listing(bench, client, f"/v2/{TAGS_REPO}/tags/list", "tags", set(tags))
+    measured.details["populate"] = {
         "tags": count,
         "seconds": round(outcome.seconds, 2),
         "manifest_puts_per_sec": round(outcome.done / outcome.seconds, 1),
     }
-    return Measured(figures, details)
+    return measured
 
 
 def _tag_job(http: httpx.AsyncClient, image: SmallImage, tag: str) -> Job:
@@ -144,16 +148,14 @@ def _measure_catalog(bench: Bench, server: Server, _: object) -> Measured:
 
     outcome = _populate(bench, server, jobs)
     with RegistryClient("127.0.0.1", server.port) as client:
-        figures, details = _measure_listing(
-            bench, client, "/v2/_catalog", "repositories", set(names)
-        )
-    details["populate"] = {
+        measured = _measure_listing(bench, client, "/v2/_catalog", "repositories", set(names))
+    measured.details["populate"] = {
         "repositories": count,
         "upload_method": method,
         "seconds": round(outcome.seconds, 2),
         "repositories_per_sec": round(outcome.done / outcome.seconds, 1),
     }
-    return Measured(figures, details)
+    return measured
 
 
 def _repository_job(http: httpx.AsyncClient, name: str, method: str) -> Job:
@@ -172,7 +174,7 @@ def _repository_job(http: httpx.AsyncClient, name: str, method: str) -> Job:
 
 LISTING_NOTE = (
     "listing: page = GET ?n={page}, median of repeats; walk = follow Link rel=next from ?n={page} "
-    "to the end; a server that ignores n returns everything in one page (see JSON page_entries)"
+    "to the end; populated through the API first ({populate} concurrent requests)"
 )
 
 WORKLOADS = (

@@ -13,11 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.support.docker_engine import DockerEngine, write_busybox_context
 from tests.support.servers import LiveServer
 from tests.support.tools import run
+from tests.support.web import SBOM_TYPE, RichImage, push_rich_image
 
 pytestmark = [pytest.mark.realclient, pytest.mark.browser]
 
@@ -89,6 +91,20 @@ def shoot(
         viewer.close()
 
 
+def push_with_token(
+    server: LiveServer, username: str, secret: str, name: str, tag: str
+) -> RichImage:
+    """Push a rich image over HTTP with a registry token got with an access token."""
+    response = httpx.get(
+        f"{server.url}/token",
+        params={"service": "dockyard", "scope": f"repository:{name}:pull,push"},
+        auth=(username, secret),
+    )
+    assert response.status_code == 200, response.text
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        return push_rich_image(http, name, tag, response.json()["token"])
+
+
 def test_sign_up_push_browse_and_manage(
     chromium: Any,
     web_server: LiveServer,
@@ -107,7 +123,7 @@ def test_sign_up_push_browse_and_manage(
     page.get_by_label("Description").fill("laptop docker login")
     page.get_by_label(re.compile("repo:write")).check()
     page.get_by_role("button", name="Generate token").click()
-    secret = page.locator(".secret-box code").first.inner_text()
+    secret = page.locator(".secret-box .command code").first.inner_text()
     assert secret.startswith("dy_pat_")
     shoot(chromium, web_server, person, screenshot_dir, {"tokens": "/settings/tokens"})
 
@@ -166,15 +182,24 @@ def test_sign_up_push_browse_and_manage(
     page.wait_for_url("**/layers/**")
     assert page.get_by_text("hello.txt").first.is_visible()
     assert page.get_by_text("added").first.is_visible()
-    layer_path = page.url.removeprefix(web_server.url)
     page.get_by_role("link", name="Layer 1", exact=True).click()
-    page.get_by_role("link", name=re.compile("bin/")).click()
+    page.get_by_role("link", name="bin/").click()
     assert page.get_by_text("busybox").first.is_visible()
 
+    # A second, multi-platform image with an SBOM attached, pushed over HTTP with the token,
+    # so the screenshots show the platform selector, referrers and changed/deleted files.
+    rich = push_with_token(web_server, "alice", secret, "alice/toolbox", "2.1")
+    person.go("/r/alice/toolbox/settings")
+    page.get_by_label("Short description").fill("Multi-platform tools with an SBOM attached")
+    page.get_by_role("button", name="Save").click()
+    person.go(f"/r/alice/toolbox/tags/2.1?platform={rich.arm64_digest}")
+    assert page.get_by_label("Platform").input_value() == rich.arm64_digest
+    person.go("/r/alice/toolbox/tags/2.1")
+    assert page.get_by_text(SBOM_TYPE).first.is_visible()
     shoot(
         chromium, web_server, person, screenshot_dir,
-        {"explore": "/explore", "repository": "/r/alice/webapp",
-         "tag": tag_url.removeprefix(web_server.url), "layer": layer_path},
+        {"explore": "/explore", "repository": "/r/alice/webapp", "tag": "/r/alice/toolbox/tags/2.1",
+         "layer": f"/r/alice/toolbox/tags/2.1/layers/{rich.layers[1]}?path=etc"},
     )  # fmt: skip
 
     # Private: another user no longer sees it, not even in search.
@@ -206,16 +231,16 @@ def test_keyboard_and_phone(chromium: Any, web_server: LiveServer) -> None:
     phone = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     try:
         page = phone.new_page()
-        page.goto(web_server.url + "/login")
+        page.goto(web_server.url + "/explore")
         page.keyboard.press("Tab")  # the skip link comes first
         assert page.evaluate("document.activeElement.className") == "skip-link"
-        page.get_by_label("Username").focus()
+        page.goto(web_server.url + "/login")
+        assert page.evaluate("document.activeElement.id") == "username"  # autofocus
         page.keyboard.type("nobody1")
         page.keyboard.press("Tab")
         page.keyboard.type("wrong password")
         page.keyboard.press("Enter")
-        page.wait_for_load_state()
-        assert page.get_by_text("Incorrect username or password.").is_visible()
+        page.get_by_text("Incorrect username or password.").wait_for()
         for path in ("/explore", "/login", "/signup"):
             page.goto(web_server.url + path)
             width = page.evaluate("document.documentElement.scrollWidth")

@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import require_tool
 from tests.support.dyclient import DockyardCLI, push_busybox, push_index
 from tests.support.images import host_architecture, manifest_digest, tags
+from tests.support.reference_registry import ReferenceRegistry
 from tests.support.tools import run, which
 
 pytestmark = pytest.mark.realclient
@@ -186,3 +187,16 @@ def test_clear_errors(server: Server, http: httpx.Client, dy: DockyardCLI) -> No
     assert "not in the local store" in dy.fails("push", f"{server.host}/never/pulled:1")
     assert "invalid reference format" in dy.fails("pull", f"{server.host}/UPPER:1")
     assert "cannot reach registry 127.0.0.1:9" in dy.fails("pull", "127.0.0.1:9/app:1")
+
+
+def test_search(server: Server, http: httpx.Client, dy: DockyardCLI) -> None:
+    repo = fresh("searchable/needle")
+    push_busybox(http, repo, "1", ["/bin/busybox", "true"])
+    if isinstance(server, ReferenceRegistry):
+        assert "offers no search" in dy.fails("search", f"{server.host}/needle")
+        return
+    results = json.loads(dy("search", "--json", f"{server.host}/needle").stdout)
+    assert repo in [r["name"] for r in results]
+    assert set(results[0]) == {"name", "description", "star_count", "is_official", "is_automated"}
+    table = dy("search", f"{server.host}/needle").stdout.splitlines()
+    assert table[0].split() == ["NAME", "DESCRIPTION", "STARS", "OFFICIAL", "AUTOMATED"]

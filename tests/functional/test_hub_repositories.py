@@ -35,29 +35,17 @@ from tests.support.auth import (
     make_team,
     run,
 )
-from tests.support.hub import Pushed, hub_call, mint_hub_token, push_image, registry_token
+from tests.support.hub import (
+    REPOSITORY_FIELDS,
+    Pushed,
+    hub_call,
+    mint_hub_token,
+    mint_registry_token,
+    push_image,
+    registry_token,
+)
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
-REPOSITORY_FIELDS = {
-    "user",
-    "name",
-    "namespace",
-    "repository_type",
-    "status",
-    "status_description",
-    "description",
-    "is_private",
-    "is_automated",
-    "is_official",
-    "star_count",
-    "pull_count",
-    "last_updated",
-    "date_registered",
-    "affiliation",
-    "has_starred",
-    "full_description",
-    "permissions",
-}
 
 
 @dataclass
@@ -92,7 +80,7 @@ def build_world(client: TestClient) -> World:
         "full_description": "# App\n\nIt does things.",
     }
     hub_call(client, "POST", "/v2/repositories/", alice, json=app, expect=201)
-    push = registry_token(client, "alice", PASSWORD, "alice/app")
+    push = mint_registry_token(client, "alice", "alice/app")
     pushed["alice/app:v1"] = push_image(client, "alice/app", "v1", push)
     pushed["alice/app:v2"] = push_image(client, "alice/app", "v2", push, architecture="arm64")
     secret = {"namespace": "alice", "name": "secret", "is_private": True}
@@ -109,7 +97,7 @@ def build_world(client: TestClient) -> World:
     assert grant_team(client, tokens["olga"], "acmeco/tool", "readers", "read").status_code == 201
     assert grant_team(client, tokens["olga"], "acmeco/tool", "admins", "admin").status_code == 201
 
-    root_push = registry_token(client, "root", PASSWORD, "ubuntu")
+    root_push = registry_token(client, "root", PASSWORD, "ubuntu")  # the real /token dance
     pushed["library/ubuntu:24.04"] = push_image(client, "ubuntu", "24.04", root_push)
     return World(client, tokens, pushed)
 
@@ -362,7 +350,7 @@ def test_delete_removes_repository_tags_and_manifests(fresh: World) -> None:
         ("repo.delete", "alice/app", "alice")
     ]
     # The name is free again: a push creates a new, empty repository.
-    push_image(client, "alice/app", "again", registry_token(client, "alice", PASSWORD, "alice/app"))
+    push_image(client, "alice/app", "again", mint_registry_token(client, "alice", "alice/app"))
     tags = fresh.get("/v2/repositories/alice/app/tags/")
     assert [t["name"] for t in tags["results"]] == ["again"]
 

@@ -44,6 +44,7 @@ from tests.support.hub import (
     Pushed,
     hub_call,
     mint_hub_token,
+    mint_registry_token,
     push_artifact,
     push_attestation,
     push_image,
@@ -102,7 +103,7 @@ def build_world(client: TestClient) -> World:
     for name in people:
         create_user(client, name)
     tokens = {name: mint_hub_token(client, name) for name in people}
-    token = registry_token(client, "alice", PASSWORD, "alice/app")
+    token = mint_registry_token(client, "alice", "alice/app")
     pushed: dict[str, Pushed] = {}
     pushed["v1"] = push_image(client, "alice/app", "v1", token, layer_size=1000)
     amd64 = push_image(client, "alice/app", None, token, seed="multi-amd64", layer_size=300)
@@ -143,7 +144,7 @@ def build_world(client: TestClient) -> World:
     hub_call(client, "POST", "/v2/repositories/", tokens["olga"], json=body, expect=201)
     assert grant_team(client, tokens["olga"], "acmeco/tool", "readers", "read").status_code == 201
     assert grant_team(client, tokens["olga"], "acmeco/tool", "writers", "write").status_code == 201
-    olga = registry_token(client, "olga", PASSWORD, "acmeco/tool")
+    olga = mint_registry_token(client, "olga", "acmeco/tool")
     pushed["stable"] = push_image(client, "acmeco/tool", "stable", olga)
     return World(client, tokens, pushed)
 

@@ -15,6 +15,7 @@ import httpx
 from starlette.testclient import TestClient
 
 from dockyard.auth.credentials import principal_for
+from dockyard.auth.scopes import Scope
 from dockyard.auth.service import TokenService
 from tests.support.auth import run, store
 from tests.support.oci import (
@@ -30,6 +31,28 @@ from tests.support.oci import (
 )
 
 OCI_EMPTY_BYTES = b"{}"
+
+#: The fields of a repository in Hub API answers.
+REPOSITORY_FIELDS = {
+    "user",
+    "name",
+    "namespace",
+    "repository_type",
+    "status",
+    "status_description",
+    "description",
+    "is_private",
+    "is_automated",
+    "is_official",
+    "star_count",
+    "pull_count",
+    "last_updated",
+    "date_registered",
+    "affiliation",
+    "has_starred",
+    "full_description",
+    "permissions",
+}
 
 
 @dataclass(frozen=True)
@@ -228,3 +251,17 @@ def mint_hub_token(client: TestClient, username: str) -> str:
     assert user is not None
     tokens: TokenService = client.app.state.auth.tokens  # type: ignore[attr-defined]
     return tokens.hub_token(principal_for(user))
+
+
+def mint_registry_token(
+    client: TestClient, username: str, name: str, actions: str = "pull,push"
+) -> str:
+    """A registry token for ``repository:<name>:<actions>`` minted in-process, as ``/token``
+    would grant it to ``username`` (without the password check)."""
+    auth = client.app.state.auth  # type: ignore[attr-defined]
+    token: str = auth.tokens.authority.issue(
+        subject=username,
+        audience=auth.service,
+        access=[Scope("repository", name, frozenset(actions.split(",")))],
+    )[0]
+    return token

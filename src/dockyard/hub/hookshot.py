@@ -159,7 +159,11 @@ class Hookshot:
             )
 
     async def _deliver(self, delivery: ClaimedDelivery) -> None:
-        outcome = await self.send(delivery)
+        if delivery.attempts > self.policy.max_attempts:
+            # Earlier attempts' nodes died before recording them; do not retry forever.
+            outcome = Outcome(False, None, "gave up: earlier attempts were never completed")
+        else:
+            outcome = await self.send(delivery)
         retry_at = None
         if not outcome.delivered:
             delay = self.policy.retry_delay(delivery.attempts)
@@ -180,7 +184,9 @@ class Hookshot:
             delivery.id,
             delivery.event,
             delivery.attempts,
-            outcome.response_code if outcome.response_code is not None else outcome.error,
+            outcome.response_code
+            if outcome.response_code is not None
+            else outcome.error.split(":", 1)[0],  # the kind only: messages may quote the URL
             f", {state}",
             "" if recorded else " (not recorded: claimed again or webhook gone)",
         )
@@ -216,6 +222,14 @@ class Hookshot:
             return Outcome(False, None, f"timed out ({type(exc).__name__})")
         except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
             return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:512])
+        except Exception as exc:  # a bug or an odd URL: record it rather than retry forever
+            log.warning(
+                "webhook %d delivery %s: unexpected %s",
+                delivery.webhook_id,
+                delivery.id,
+                type(exc).__name__,
+            )
+            return Outcome(False, None, f"unexpected error: {type(exc).__name__}")
         code = response.status_code
         if 200 <= code < 300:
             return Outcome(True, code, "")
@@ -228,6 +242,8 @@ class Hookshot:
     async def _read_capped(self, response: httpx.Response) -> bytes:
         """At most ``max_response_bytes`` of the body; the rest is never read."""
         limit = self.policy.max_response_bytes
+        if response.is_stream_consumed:  # a transport that answered with the body in memory
+            return response.content[:limit]
         data = bytearray()
         if limit > 0:
             async for chunk in response.aiter_raw():

@@ -162,10 +162,12 @@ class CatalogStore:
             self.db.insert(stars)
             .values(user_id=user_id, repository_id=repository_id, created_at=utcnow())
             .on_conflict_do_nothing(index_elements=["user_id", "repository_id"])
+            .returning(stars.c.user_id)
         )
         async with self.db.write() as conn:
-            result = await conn.execute(insert)
-            if not result.rowcount:
+            # RETURNING tells whether a row went in (rowcount is not reliable for an upsert
+            # on every driver)
+            if (await conn.execute(insert)).first() is None:
                 return False
             await conn.execute(
                 update(repositories)

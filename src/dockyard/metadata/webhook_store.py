@@ -29,6 +29,7 @@ from dockyard.metadata.hub_tables import webhook_deliveries, webhooks
 from dockyard.metadata.store import aware_utc, utcnow
 from dockyard.metadata.tables import repositories
 
+
 class WebhookWriteFailed(Exception):
     """Storing a webhook failed (the repository is gone, or the database refused).
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
@@ -120,13 +121,23 @@ def test_settings_defaults_and_checks() -> None:
         Settings(webhooks={"backoff": [1, -1]})
 
 
+class Endless(httpx.AsyncByteStream):
+    """A response body that never ends."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while True:
+            yield b"E" * 1000
+
+
 async def test_send_reads_a_capped_body_and_never_raises() -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         if request.url.path == "/big":
-            return httpx.Response(500, content=b"E" * 100_000)
+            return httpx.Response(500, stream=Endless())
+        if request.url.path == "/small":
+            return httpx.Response(503, content=b"busy\n\x1b[31m")
         if request.url.path == "/moved":
             return httpx.Response(301, headers={"Location": "http://other.test/"})
         raise httpx.ConnectError("refused", request=request)
@@ -141,6 +152,9 @@ async def test_send_reads_a_capped_body_and_never_raises() -> None:
         big = await shot.send(delivery("/big"))
         assert (big.delivered, big.response_code) == (False, 500)
         assert big.error == "HTTP 500: " + "E" * 16
+        small = await shot.send(delivery("/small"))
+        assert (small.delivered, small.response_code) == (False, 503)
+        assert small.error == "HTTP 503: busy  [31m"  # control characters neutralized
         moved = await shot.send(delivery("/moved"))
         assert (moved.delivered, moved.response_code) == (False, 301)
         assert "redirects are not followed" in moved.error
@@ -149,9 +163,39 @@ async def test_send_reads_a_capped_body_and_never_raises() -> None:
         assert refused.error.startswith("ConnectError")
     finally:
         await shot.stop()
-    assert len(seen) == 3  # the redirect was not followed
+    assert len(seen) == 4  # the redirect was not followed
     request = seen[0]
     assert request.headers["x-dockyard-signature"] == signature("s" * 16, b'{"x":1}')
     assert request.headers["x-dockyard-delivery"] == "d-1"
     assert request.headers["user-agent"] == "Dockyard-Hookshot/1"
     assert request.content == b'{"x":1}'
+
+
+class RecordingStore:
+    """Stands in for WebhookStore: remembers what ``finish`` was told."""
+
+    def __init__(self) -> None:
+        self.finished: list[dict[str, object]] = []
+
+    async def finish(self, delivery_id: str, attempts: int, **outcome: object) -> bool:
+        self.finished.append({"id": delivery_id, "attempts": attempts, **outcome})
+        return True
+
+
+async def test_a_delivery_past_max_attempts_is_given_up_unsent() -> None:
+    """Attempts whose nodes died still count: no endless retries."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("must not be sent")
+
+    store = RecordingStore()
+    policy = DeliveryPolicy(max_attempts=3)
+    shot = Hookshot(store, policy, transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
+    try:
+        await shot._deliver(ClaimedDelivery("d-9", 1, "push", "{}", 4, "http://r.test/", "s" * 16))
+    finally:
+        await shot.stop()
+    [finished] = store.finished
+    assert finished["delivered"] is False
+    assert finished["retry_at"] is None
+    assert "gave up" in str(finished["error"])
