@@ -25,7 +25,6 @@ from dockyard.hub.images import ImageService
 from dockyard.hub.layers import LayerIndex
 from dockyard.hub.profiles import ProfileService
 from dockyard.hub.service import HubServices
-from dockyard.metadata import migrate
 from dockyard.metadata.db import Database
 from dockyard.metadata.hub_store import HubStore
 from dockyard.metadata.profile_store import ProfileStore
@@ -149,6 +148,8 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         if run_migrations:
+            from dockyard.metadata import migrate  # Alembic loads only where it runs
+
             await anyio.to_thread.run_sync(migrate.upgrade, settings.resolved_database_url)
         db = Database(settings.resolved_database_url)
         storage = build_storage(settings)

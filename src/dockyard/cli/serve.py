@@ -1,15 +1,13 @@
-"""``dockyard serve``: migrate the database, then run the HTTP server (Granian, ASGI)."""
+"""``dockyard serve``: migrate the database, then become the HTTP server (Granian, ASGI)."""
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 
 import click
-from granian.constants import Interfaces, Loops
-from granian.log import LogLevels
-from granian.server import Server
 
 from dockyard.app import SETTINGS_ENV
 from dockyard.cli.options import config_options, settings_from
@@ -72,20 +70,30 @@ def serve(
         f"dockyard serving on {scheme}://{settings.host}:{settings.port}, "
         f"data in {settings.data_dir}"
     )
-    # Worker processes build the app from these settings (see dockyard.app.create_app_from_env).
+    # Worker processes build the app from these settings (dockyard.app.create_app_from_env).
     os.environ[SETTINGS_ENV] = settings.model_dump_json()
-    Server(
-        "dockyard.app:create_app_from_env",
-        factory=True,
-        interface=Interfaces.ASGI,
-        address=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        loop=Loops.uvloop,
-        log_level=LogLevels(settings.log_level),
-        log_access=True,
-        log_access_format=ACCESS_LOG_FORMAT,
-        ssl_cert=settings.tls_cert.resolve() if settings.tls_cert else None,
-        ssl_key=settings.tls_key.resolve() if settings.tls_key else None,
-        websockets=False,
-    ).serve()
+    # Replace this process with a clean Granian supervisor: the database and migration code
+    # loaded above is not carried into (or counted in) the server and its workers.
+    args = [
+        sys.executable, "-m", "granian",
+        "--interface", "asgi",
+        "--factory",
+        "--host", settings.host,
+        "--port", str(settings.port),
+        "--workers", str(settings.workers),
+        "--loop", "uvloop",
+        "--no-ws",
+        "--log-level", settings.log_level,
+        "--access-log",
+        "--access-log-fmt", ACCESS_LOG_FORMAT,
+    ]  # fmt: skip
+    if settings.tls_cert and settings.tls_key:
+        args += [
+            "--ssl-certificate", str(settings.tls_cert.resolve()),
+            "--ssl-keyfile", str(settings.tls_key.resolve()),
+            "--ssl-protocol-min", "tls1.2",
+        ]  # fmt: skip
+    args.append("dockyard.app:create_app_from_env")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, args)  # noqa: S606 - fixed argv, no shell
