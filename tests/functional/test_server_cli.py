@@ -51,8 +51,18 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def test_serves_https_with_tls_cert_and_key(tmp_path: Path) -> None:
+@pytest.mark.parametrize("key_format", ["pkcs8", "traditional"])
+def test_serves_https_with_tls_cert_and_key(tmp_path: Path, key_format: str) -> None:
     cert, key = _self_signed(tmp_path)
+    if key_format == "traditional":  # "BEGIN EC PRIVATE KEY", as openssl ecparam writes it
+        loaded = serialization.load_pem_private_key(key.read_bytes(), password=None)
+        key.write_bytes(
+            loaded.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.TraditionalOpenSSL,
+                serialization.NoEncryption(),
+            )
+        )
     server = LiveServer(
         data_dir=tmp_path / "data",
         scheme="https",

@@ -90,10 +90,35 @@ def serve(
     if settings.tls_cert and settings.tls_key:
         args += [
             "--ssl-certificate", str(settings.tls_cert.resolve()),
-            "--ssl-keyfile", str(settings.tls_key.resolve()),
+            "--ssl-keyfile", str(pkcs8_key(settings.tls_key, settings.data_dir / "tls")),
             "--ssl-protocol-min", "tls1.2",
         ]  # fmt: skip
     args.append("dockyard.app:create_app_from_env")
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, args)  # noqa: S606 - fixed argv, no shell
+
+
+def pkcs8_key(key_file: Path, work_dir: Path) -> Path:
+    """``key_file`` itself if it is PKCS#8 PEM (what the server reads), else a converted copy."""
+    pem = key_file.read_bytes()
+    if b"-----BEGIN PRIVATE KEY-----" in pem:
+        return key_file.resolve()
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise click.UsageError(f"{key_file}: not a readable unencrypted PEM private key") from exc
+    work_dir.mkdir(parents=True, exist_ok=True)
+    converted = work_dir / "key-pkcs8.pem"
+    fd = os.open(converted, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    return converted.resolve()
