@@ -21,6 +21,9 @@ from dockyard.metadata import migrate
 from tests.support.postgres import PostgresCluster, postgres_available
 from tests.support.servers import LiveServer
 
+#: Fixtures shared across test directories: the private Docker engine (one per session).
+pytest_plugins = ["tests.support.docker_fixtures"]
+
 # Registry-protocol tests run against an open registry; tests of authentication pass
 # ``auth={"enabled": True}`` (the product's default) explicitly, which wins over this.
 os.environ.setdefault("DOCKYARD_AUTH__ENABLED", "false")

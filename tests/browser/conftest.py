@@ -1,5 +1,6 @@
 """Fixtures of the browser tests: Debian's Chromium through Playwright, a live Dockyard with
-authentication on, and (reused from the end-to-end tests) a private Docker engine.
+authentication on; the private Docker engine is the end-to-end tests' one
+(``tests/support/docker_fixtures.py``).
 
 Chromium runs with every background network feature off, so it fetches nothing but the pages
 of the server under test. ``DOCKYARD_SCREENSHOT_DIR`` makes the tests save their screenshots
@@ -16,11 +17,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import require_tool
-from tests.e2e.conftest import busybox, docker_engine  # reused as they are, not duplicated
 from tests.support.accounts import start_auth_server
 from tests.support.servers import LiveServer
-
-__all__ = ["busybox", "docker_engine"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -42,9 +40,12 @@ def _playwright_available() -> bool:
     return True
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """A headless Debian Chromium driven by Playwright (never ``playwright install``)."""
+    """A headless Debian Chromium driven by Playwright (never ``playwright install``).
+
+    Module-scoped: Playwright's own event loop is gone before other tests' loops start.
+    """
     require_tool(CHROMIUM.exists(), "Chromium (Debian package chromium)")
     require_tool(_playwright_available(), "the playwright Python package (pip install playwright)")
     from playwright.sync_api import sync_playwright

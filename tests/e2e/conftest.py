@@ -1,4 +1,7 @@
-"""Fixtures of the end-to-end tests: a private Docker engine and a live Dockyard per module."""
+"""Fixtures of the end-to-end tests: a live Dockyard per module, the reference registry.
+
+The private Docker engine (``docker_engine``) comes from ``tests/support/docker_fixtures.py``.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,8 @@ import httpx
 import pytest
 
 from tests.conftest import require_tool
-from tests.support.docker_engine import BUSYBOX, DockerEngine, find_docker_tools
 from tests.support.reference_registry import ReferenceRegistry, reference_registry_binary
 from tests.support.servers import LiveServer
-from tests.support.tools import is_static_elf
 
 
 @pytest.fixture(scope="module")
@@ -27,30 +28,6 @@ def http(registry: LiveServer) -> Iterator[httpx.Client]:
     """A plain HTTP client for the live registry, to check what the real clients did."""
     with httpx.Client(base_url=registry.url, timeout=30) as client:
         yield client
-
-
-@pytest.fixture(scope="session")
-def busybox() -> None:
-    """Require a static busybox: it is the whole userland of the ``FROM scratch`` images."""
-    require_tool(is_static_elf(BUSYBOX), f"a static {BUSYBOX} (Debian package busybox-static)")
-
-
-@pytest.fixture(scope="session")
-def docker_engine(busybox: None) -> Iterator[DockerEngine]:
-    """A private ``dockerd`` (vfs, no iptables, no bridge) on its own socket under /tmp."""
-    dockerd, docker_cli = find_docker_tools()
-    require_tool(dockerd is not None, "dockerd (Debian package docker.io)")
-    require_tool(docker_cli is not None, "the docker CLI (Debian package docker.io)")
-    assert dockerd is not None
-    assert docker_cli is not None
-    engine = DockerEngine(dockerd=dockerd, docker_cli=docker_cli)
-    try:
-        engine.start()
-    except RuntimeError as exc:
-        engine.stop()
-        pytest.fail(f"could not start a Docker engine: {exc}")
-    yield engine
-    engine.stop()
 
 
 @pytest.fixture(scope="module")

@@ -581,3 +581,19 @@ def test_a_thousand_tags_render_fast_and_paginate(client: TestClient) -> None:
     assert min(timings) < 0.2, timings
     last = client.get("/r/alice/big?page=41")
     assert last.text.count('class="tag-group"') == 1
+
+
+def test_oversized_forms_are_refused(client: TestClient) -> None:
+    sign_in(client, "alice")
+    token = csrf_of(client.get("/orgs/new").text)
+    response = client.post(
+        "/orgs/new", data={"csrf_token": token, "name": "x" * 300_000}, follow_redirects=False
+    )
+    assert response.status_code == 413
+    assert "larger than this server accepts" in response.text
+
+
+def test_unknown_methods_and_paths_on_pages_are_pages(client: TestClient) -> None:
+    response = client.get("/logout")
+    assert response.status_code == 405
+    assert response.headers["content-type"].startswith("text/html")

@@ -62,3 +62,7 @@ class CredentialsError(ClientError):
 
 class DiskFull(ClientError):
     """No space left on the device holding the local image store or an output file."""
+
+
+class BuildError(ClientError):
+    """A Dockerfile or a build context ``dockyard build`` cannot build; names the line."""

@@ -120,3 +120,28 @@ async def test_unreadable_layers_are_reported_not_raised() -> None:
     listing = await LayerIndex(storage).listing(str(digest))
     assert listing.error
     assert listing.entries == ()
+
+
+async def test_zstd_layers_need_the_optional_package() -> None:
+    storage = MemoryDriver()
+    try:
+        import zstandard  # type: ignore[import-not-found]
+    except ImportError:
+        zstandard = None
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as archive:
+        info = tarfile.TarInfo("hello")
+        info.size = 2
+        archive.addfile(info, io.BytesIO(b"hi"))
+    if zstandard is not None:
+        blob = zstandard.ZstdCompressor().compress(raw.getvalue())
+    else:
+        blob = b"\x28\xb5\x2f\xfd" + b"\x00" * 64  # zstd magic; cannot be read without the package
+    digest = Digest.of(blob)
+    await storage.put(paths.blob_key(digest), blob)
+    listing = await LayerIndex(storage).listing(str(digest))
+    if zstandard is not None:
+        assert [e.path for e in listing.entries] == ["hello"]
+        assert listing.compression == "zstd"
+    else:
+        assert "zstandard" in listing.error
