@@ -163,7 +163,7 @@ def test_tags_list_body_is_json(client: TestClient) -> None:
 
 
 # --- catalog ---------------------------------------------------------------------------------
-REPOS = ["alpha", "beta/one", "beta/two", "gamma", "library/ubuntu", "x/y/z", "zeta"]
+REPOS = ["beta/one", "beta/two", "gamma/app", "library/alpha", "library/ubuntu", "x/y/z", "zeta/a"]
 
 
 @pytest.fixture
@@ -192,12 +192,26 @@ def test_catalog_pagination(populated: TestClient, n: int) -> None:
 
 def test_catalog_last_and_n_zero(populated: TestClient) -> None:
     response = populated.get("/v2/_catalog", params={"n": 2, "last": "beta/two"})
-    assert response.json()["repositories"] == ["gamma", "library/ubuntu"]
+    assert response.json()["repositories"] == ["gamma/app", "library/alpha"]
     response = populated.get("/v2/_catalog", params={"last": "library/ubuntu"})
-    assert response.json()["repositories"] == ["x/y/z", "zeta"]
+    assert response.json()["repositories"] == ["x/y/z", "zeta/a"]
     response = populated.get("/v2/_catalog", params={"n": 0})
     assert response.json() == {"repositories": []}
     assert "Link" not in response.headers
+
+
+def test_one_component_names_are_official_images(client: TestClient) -> None:
+    """As on Docker Hub, ``HOST/ubuntu`` is ``HOST/library/ubuntu`` on every route."""
+    push_image(client, "ubuntu", "22.04", seed="official")
+    assert client.get("/v2/_catalog").json() == {"repositories": ["library/ubuntu"]}
+    for name in ("ubuntu", "library/ubuntu"):
+        tags = client.get(f"/v2/{name}/tags/list")
+        assert tags.json() == {"name": "library/ubuntu", "tags": ["22.04"]}
+        manifest = client.get(
+            f"/v2/{name}/manifests/22.04",
+            headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+        )
+        assert manifest.status_code == 200
 
 
 def test_empty_catalog(client: TestClient) -> None:

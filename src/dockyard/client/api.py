@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from dockyard.client.build import BuildOptions, BuildResult, build_image
 from dockyard.client.credentials import Credentials, DockerConfig
 from dockyard.client.errors import (
     ClientError,
@@ -273,6 +275,36 @@ class Client:
 
     def load(self, source: Path | IO[bytes]) -> list[Loaded]:
         return load(self.store, source)
+
+    def build(
+        self,
+        context: Path,
+        *,
+        tags: Sequence[str] = (),
+        dockerfile: Path | None = None,
+        dockerfile_text: str | None = None,
+        build_args: Mapping[str, str] | None = None,
+        platform: str | Platform | None = None,
+        target: str | None = None,
+        pull: bool = False,
+        source_date_epoch: int | None = None,
+    ) -> BuildResult:
+        """Build a Dockerfile (no ``RUN``) into the local store under ``tags``."""
+        options = BuildOptions(
+            context=context,
+            dockerfile=dockerfile,
+            dockerfile_text=dockerfile_text,
+            tags=tuple(tags),
+            build_args=dict(build_args or {}),
+            platform=Platform.parse(platform) if isinstance(platform, str) else platform,
+            target=target,
+            pull=pull,
+            source_date_epoch=source_date_epoch,
+        )
+        return build_image(self.store, options, self._pull_base, self.reporter)
+
+    def _pull_base(self, ref: Reference, platform: Platform) -> PullResult:
+        return self.transfers.pull(ref, platform=platform)
 
 
 def _ref(value: str | Reference) -> Reference:

@@ -344,10 +344,10 @@ class Stage:
             raise BuildError(f"{where}: {keyword} requires at least two arguments")
         sources, dest = words[:-1], words[-1]
         if keyword == "ADD":
-            for source in sources:
-                if source.startswith(_URL_PREFIXES):
+            for text in sources:
+                if text.startswith(_URL_PREFIXES):
                     raise BuildError(
-                        f"{where}: ADD {source}: fetching URLs would download at build time, "
+                        f"{where}: ADD {text}: fetching URLs would download at build time, "
                         "which dockyard build does not do; download the file into the build "
                         "context and ADD (or COPY) it from there"
                     )

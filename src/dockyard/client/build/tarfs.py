@@ -14,7 +14,7 @@ import tarfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from dockyard.client.blobstore import BlobStore
 from dockyard.client.errors import BuildError
@@ -60,7 +60,7 @@ def open_tar(path: Path, what: str) -> Iterator[tarfile.TarFile]:
         if kind == "zstd":
             raise BuildError(f"{what} is zstd-compressed, which dockyard build cannot read")
         try:
-            with tarfile.open(fileobj=raw, mode=f"r|{kind or ''}") as tar:
+            with tarfile.open(fileobj=raw, mode="r|*") as tar:
                 yield tar
         except (tarfile.TarError, EOFError, OSError) as exc:
             if isinstance(exc, OSError) and exc.errno is not None:
@@ -70,19 +70,18 @@ def open_tar(path: Path, what: str) -> Iterator[tarfile.TarFile]:
 
 def member_node(member: tarfile.TarInfo, source: Source | None) -> Node | None:
     """The tree entry of a tar member (None for kinds a filesystem cannot hold)."""
-    mode = member.mode & 0o7777
-    common = {"mode": mode, "uid": member.uid, "gid": member.gid}
+    mode, uid, gid = member.mode & 0o7777, member.uid, member.gid
     if member.isreg():
-        return Node(FILE, size=member.size, source=source, **common)
+        return Node(FILE, mode, uid, gid, size=member.size, source=source)
     if member.isdir():
-        return Node(DIR, **common)
+        return Node(DIR, mode, uid, gid)
     if member.issym():
-        return Node(SYMLINK, link=member.linkname, **common)
+        return Node(SYMLINK, mode, uid, gid, link=member.linkname)
     if member.ischr() or member.isblk():
         kind = CHAR if member.ischr() else BLOCK
-        return Node(kind, devmajor=member.devmajor, devminor=member.devminor, **common)
+        return Node(kind, mode, uid, gid, devmajor=member.devmajor, devminor=member.devminor)
     if member.isfifo():
-        return Node(FIFO, **common)
+        return Node(FIFO, mode, uid, gid)
     return None
 
 
@@ -144,11 +143,10 @@ def is_archive(path: Path) -> bool:
     """True when ``path`` is a tar archive (plain, gzip, bzip2 or xz) with at least one entry."""
     try:
         with path.open("rb") as raw:
-            kind = compression(raw.read(6))
-            raw.seek(0)
-            if kind == "zstd":
+            if compression(raw.read(6)) == "zstd":
                 return True
-            with tarfile.open(fileobj=raw, mode=f"r|{kind or ''}") as tar:
+            raw.seek(0)
+            with tarfile.open(fileobj=raw, mode="r|*") as tar:
                 return tar.next() is not None
     except (tarfile.TarError, EOFError, OSError, ValueError):
         return False
@@ -173,7 +171,7 @@ class Spool:
         self.directory = directory
         self._counter = itertools.count()
 
-    def write(self, source: BinaryIO) -> Path:
+    def write(self, source: IO[bytes]) -> Path:
         path = self.directory / f"spool-{next(self._counter)}"
         with path.open("wb") as out:
             shutil.copyfileobj(source, out, 1 << 20)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from html import escape
 from typing import Any
 
@@ -32,6 +33,11 @@ font-weight:600;padding:0 .4em;margin-right:.5em}
 table{border-collapse:collapse;margin:.4em 0}td,th{border:1px solid #d6dde4;padding:.2em .6em;
 text-align:left;vertical-align:top}th{background:#f4f6f8}.muted{color:#5d6b7a}
 """
+
+
+def _prose(text: str) -> str:
+    """Escaped text with its `code spans` as ``<code>``."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
 
 
 def _name_of(schema: dict[str, Any]) -> str | None:
@@ -62,7 +68,7 @@ def _fields_html(schema: dict[str, Any]) -> str:
     required = set(schema.get("required", []))
     rows = "".join(
         f"<tr><td><code>{escape(name)}</code>{' *' if name in required else ''}</td>"
-        f"<td>{_type_html(prop)}</td><td>{escape(prop.get('description', ''))}</td></tr>"
+        f"<td>{_type_html(prop)}</td><td>{_prose(prop.get('description', ''))}</td></tr>"
         for name, prop in properties.items()
     )
     return f"<table><tr><th>field</th><th>type</th><th></th></tr>{rows}</table>"
@@ -76,7 +82,7 @@ def _operation_html(path: str, method: str, op: dict[str, Any], doc: dict[str, A
         f"<p><strong>{escape(op['summary'])}</strong></p>",
     ]
     if op.get("description"):
-        parts.append(f"<p>{escape(op['description'])}</p>")
+        parts.append(f"<p>{_prose(op['description'])}</p>")
     security = op.get("security", [])
     schemes = sorted({name for alternative in security for name in alternative})
     if not schemes:
@@ -89,7 +95,7 @@ def _operation_html(path: str, method: str, op: dict[str, Any], doc: dict[str, A
     if op.get("parameters"):
         params = "".join(
             f"<tr><td><code>{escape(p['name'])}</code></td><td>{escape(p['in'])}</td>"
-            f"<td>{_type_html(p['schema'])}</td><td>{escape(p.get('description', ''))}</td></tr>"
+            f"<td>{_type_html(p['schema'])}</td><td>{_prose(p.get('description', ''))}</td></tr>"
             for p in op["parameters"]
         )
         parts.append(
@@ -110,7 +116,7 @@ def _operation_html(path: str, method: str, op: dict[str, Any], doc: dict[str, A
             for kind, media in content.items()
         )
         rows.append(
-            f"<tr><td>{escape(status)}</td><td>{escape(response['description'])}</td>"
+            f"<tr><td>{escape(status)}</td><td>{_prose(response['description'])}</td>"
             f"<td>{shape}</td></tr>"
         )
     parts.append(
@@ -140,7 +146,7 @@ def docs_html() -> str:
         name = tag["name"]
         slug = name.lower().replace(" ", "-")
         sections.append(
-            f'<h2 id="tag-{slug}">{escape(name)}</h2><p>{escape(tag["description"])}</p>'
+            f'<h2 id="tag-{slug}">{escape(name)}</h2><p>{_prose(tag["description"])}</p>'
             + "".join(by_tag[name])
         )
     nav = "".join(
@@ -159,7 +165,7 @@ def docs_html() -> str:
         f"<title>{escape(info['title'])}</title><style>{STYLE}</style></head><body>"
         f"<header><h1>{escape(info['title'])}</h1><div>version {escape(info['version'])} · "
         '<a style="color:#cfe3f5" href="/api/openapi.json">openapi.json</a></div></header>'
-        f"<main><p>{escape(info['description'])}</p><nav><h2>Contents</h2><ul>{nav}"
+        f"<main><p>{_prose(info['description'])}</p><nav><h2>Contents</h2><ul>{nav}"
         '<li><a href="#schemas">Schemas</a></li></ul></nav>'
         + "".join(sections)
         + f'<h2 id="schemas">Schemas</h2><p class="muted">* required</p>{schemas}</main>'
