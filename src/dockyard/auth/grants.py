@@ -26,6 +26,7 @@ class Grants:
             namespace_kind=row.namespace_kind,
             org_role=row.org_role,
             team_permission=strongest(row.team_permissions),
+            collaborator_permission=row.collaborator_permission,
         )
 
     async def allowed(self, name: str, principal: Principal | None) -> frozenset[str]:

@@ -15,6 +15,8 @@ TEAM_PERMISSION_ACTIONS = {
     "write": frozenset({"pull", "push"}),
     "admin": frozenset({"pull", "push", "delete"}),
 }
+#: A collaborator's permission on a personal repository grants what a team's would.
+COLLABORATOR_PERMISSION_ACTIONS = TEAM_PERMISSION_ACTIONS
 PAT_SCOPE_ACTIONS = {
     "repo:read": frozenset({"pull"}),
     "repo:write": frozenset({"pull", "push"}),
@@ -58,6 +60,8 @@ class RepositoryFacts:
     org_role: str | None = None
     #: The strongest permission the caller's teams hold on the repository, if any.
     team_permission: str | None = None
+    #: The caller's permission as a collaborator of a personal repository, if any.
+    collaborator_permission: str | None = None
 
     @property
     def namespace(self) -> str:
@@ -80,6 +84,10 @@ def allowed_actions(principal: Principal | None, repo: RepositoryFacts) -> froze
         granted = public_pull
         if repo.exists and repo.team_permission:
             granted |= TEAM_PERMISSION_ACTIONS.get(repo.team_permission, frozenset())
+        if repo.exists and repo.namespace_kind == "user" and repo.collaborator_permission:
+            granted |= COLLABORATOR_PERMISSION_ACTIONS.get(
+                repo.collaborator_permission, frozenset()
+            )
     return granted & principal.scope_limit()
 
 

@@ -1,11 +1,12 @@
-"""The client commands: ``dockyard login|logout|pull|push|images|tag|rmi|save|load|tags|
-inspect|delete|search|copy``. They work against any registry; errors are one line, exit 1.
+"""The client commands: ``dockyard login|logout|pull|push|images|tag|rmi|save|load|build|
+tags|inspect|delete|search|copy``. They work against any registry; errors are one line, exit 1.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
-from dockyard.client import Client, ClientError, reporter_for
+from dockyard.client import Client, ClientError, parse_reference, reporter_for
 from dockyard.client.blobstore import disk_full
 from dockyard.client.errors import DiskFull
 from dockyard.client.progress import human_size, short
@@ -312,6 +313,100 @@ def _load_stdin(client: Client) -> list[Any]:
         return client.load(Path(spool.name))
 
 
+# --- build -------------------------------------------------------------------------------
+@click.command()
+@click.argument("context", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-t", "--tag", "tags", multiple=True, help="Name the image NAME[:TAG] (repeatable).")
+@click.option(
+    "-f", "--file", "dockerfile", help="The Dockerfile (default CONTEXT/Dockerfile; - for stdin)."
+)
+@click.option(
+    "--build-arg",
+    "build_args",
+    multiple=True,
+    help="Set an ARG: KEY=VALUE, or KEY to take it from the environment (repeatable).",
+)
+@click.option("--platform", help="Build for this platform, os/arch[/variant] (default: this host).")
+@click.option("--target", help="Build this stage (default: the last).")
+@click.option("--pull", is_flag=True, help="Pull base images even when they are stored.")
+@click.option("--push", is_flag=True, help="Push every tag after building.")
+@click.option(
+    "--source-date-epoch",
+    type=int,
+    help="Timestamp of files, history and config in seconds (default $SOURCE_DATE_EPOCH, or 0).",
+)
+@insecure_option
+@quiet_option
+@jobs_option
+@client_errors
+def build(
+    context: Path,
+    tags: tuple[str, ...],
+    dockerfile: str | None,
+    build_args: tuple[str, ...],
+    platform: str | None,
+    target: str | None,
+    pull: bool,
+    push: bool,
+    source_date_epoch: int | None,
+    insecure: bool,
+    quiet: bool,
+    jobs: int,
+) -> None:
+    """Build an image from a Dockerfile without a container (no RUN), reproducibly."""
+    args = _build_args(build_args)
+    if source_date_epoch is None and "SOURCE_DATE_EPOCH" not in args:
+        source_date_epoch = _epoch_from_environment()
+    text = sys.stdin.read() if dockerfile == "-" else None
+    path = Path(dockerfile) if dockerfile and dockerfile != "-" else None
+    if push and not tags:
+        raise click.UsageError("--push needs at least one -t/--tag")
+    with _client(insecure, quiet, jobs) as client:
+        result = client.build(
+            context,
+            tags=tags,
+            dockerfile=path,
+            dockerfile_text=text,
+            build_args=args,
+            platform=platform,
+            target=target,
+            pull=pull,
+            source_date_epoch=source_date_epoch,
+        )
+        for warning in result.warnings:
+            click.echo(f"Warning: {warning}", err=True)
+        names = [parse_reference(name).familiar() for name in result.names]
+        for name in names:
+            click.echo(f"{name}: digest: {result.digest}")
+        if not names:
+            click.echo(f"digest: {result.digest}")
+        for name in names if push else ():
+            client.push(name)
+            click.echo(f"{name}: pushed")
+
+
+def _build_args(values: tuple[str, ...]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for value in values:
+        key, eq, text = value.partition("=")
+        if not key:
+            raise click.UsageError(f"invalid --build-arg {value!r}: use KEY=VALUE")
+        if eq:
+            found[key] = text
+        elif key in os.environ:
+            found[key] = os.environ[key]
+    return found
+
+
+def _epoch_from_environment() -> int | None:
+    text = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise click.UsageError(f"SOURCE_DATE_EPOCH={text!r} is not a whole number of seconds")
+    return int(text)
+
+
 # --- remote information ------------------------------------------------------------------
 @click.command()
 @click.argument("repository")
@@ -392,6 +487,7 @@ COMMANDS = [
     rmi,
     save,
     load,
+    build,
     tags,
     inspect,
     delete,

@@ -30,7 +30,8 @@ class RepositoryView:
     #: Repository actions (pull, push, delete) the viewer may perform.
     actions: frozenset[str]
     has_starred: bool
-    #: The viewer's relation to the repository's namespace: "owner", "member" or "".
+    #: The viewer's relation to the repository: "owner", "member" (of the organization or one
+    #: of its teams), "collaborator" (of a personal repository) or "".
     affiliation: str
 
 
@@ -49,6 +50,8 @@ def _affiliation(principal: Principal | None, name: str, row: RepositoryAccessRo
         return "owner"
     if row.org_role in ("owner", "member"):
         return row.org_role
+    if row.namespace_kind == "user" and row.collaborator_permission:
+        return "collaborator"
     return "member" if row.team_permissions else ""
 
 
@@ -81,6 +84,7 @@ class CatalogService:
                 namespace_kind=row.namespace_kind,
                 org_role=row.org_role,
                 team_permission=strongest(row.team_permissions),
+                collaborator_permission=row.collaborator_permission,
             )
             actions = allowed_actions(principal, facts) if is_valid_name(record.name) else None
             views.append(

@@ -9,10 +9,12 @@ from dockyard.hub.access_tokens import AccessTokenService
 from dockyard.hub.accounts import AccountService
 from dockyard.hub.audit import AuditService
 from dockyard.hub.catalog import CatalogService
+from dockyard.hub.collaborators import CollaboratorService
 from dockyard.hub.orgs import OrganizationService
 from dockyard.hub.repositories import RepositoryService
 from dockyard.hub.tags import TagService
 from dockyard.hub.webhooks import WebhookService
+from dockyard.metadata.collaborator_store import CollaboratorStore
 from dockyard.metadata.hub_catalog import CatalogStore
 from dockyard.metadata.hub_store import HubStore, RepositoryStore
 from dockyard.metadata.tag_store import TagStore
@@ -22,7 +24,8 @@ from dockyard.storage import StorageDriver
 
 @dataclass(frozen=True, slots=True)
 class HubServices:
-    """Accounts, access tokens, organizations, repositories, the audit log and webhooks."""
+    """Accounts, access tokens, organizations, repositories, collaborators, the audit log and
+    webhooks."""
 
     accounts: AccountService
     access_tokens: AccessTokenService
@@ -32,6 +35,7 @@ class HubServices:
     webhooks: WebhookService
     catalog: CatalogService
     tags: TagService
+    collaborators: CollaboratorService
 
     @classmethod
     def build(
@@ -46,9 +50,7 @@ class HubServices:
     ) -> HubServices:
         """Wire every Hub service over one store."""
         repositories = RepositoryStore(store.db)
-        repository_service = RepositoryService(
-            repositories, grants, CatalogStore(store.db, store)
-        )
+        repository_service = RepositoryService(repositories, grants, CatalogStore(store.db, store))
         return cls(
             accounts=AccountService(store, open_signup=open_signup),
             access_tokens=AccessTokenService(store),
@@ -64,4 +66,7 @@ class HubServices:
             ),
             catalog=CatalogService(repository_service.catalog, grants, repository_service),
             tags=TagService(TagStore(store.db), repository_service, storage),
+            collaborators=CollaboratorService(
+                CollaboratorStore(store.db), store, repository_service
+            ),
         )

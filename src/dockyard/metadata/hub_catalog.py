@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, literal, or_, select, union_all, update
 
 from dockyard.metadata.db import Database
 from dockyard.metadata.hub_store import (
@@ -23,6 +23,7 @@ from dockyard.metadata.hub_tables import (
     namespaces,
     organization_members,
     organizations,
+    repository_collaborators,
     stars,
     team_members,
     team_permissions,
@@ -215,7 +216,8 @@ class CatalogStore:
 
     # --- deletion ------------------------------------------------------------------------
     async def delete_repository(self, repository_id: int) -> None:
-        """Delete a repository with its tags, manifests, blob links, stars and permissions.
+        """Delete a repository with its tags, manifests, blob links, stars, team permissions and
+        collaborators.
 
         Blob bytes stay in storage until garbage collection finds them unreferenced; rows of
         other features (webhooks) go with the repository by ``ON DELETE CASCADE``.
@@ -234,13 +236,21 @@ class CatalogStore:
             await conn.execute(
                 delete(team_permissions).where(team_permissions.c.repository_id == repository_id)
             )
+            await conn.execute(
+                delete(repository_collaborators).where(
+                    repository_collaborators.c.repository_id == repository_id
+                )
+            )
             await conn.execute(delete(repositories).where(repositories.c.id == repository_id))
 
     # --- permissions of many repositories at once ----------------------------------------
     async def access_rows(
         self, names: Iterable[str], user_id: int | None
     ) -> dict[str, RepositoryAccessRow]:
-        """What the permission policy reads about each repository, in four queries in all."""
+        """What the permission policy reads about each repository, in four queries in all.
+
+        The fourth holds the user's team permissions and collaborator permissions together.
+        """
         wanted = sorted(set(names))
         if not wanted:
             return {}
@@ -265,6 +275,7 @@ class CatalogStore:
             }
             roles: dict[str, str] = {}
             permissions: dict[int, list[str]] = {}
+            collaborations: dict[int, str] = {}
             if user_id is not None:
                 roles = {
                     str(org): str(role)
@@ -283,18 +294,32 @@ class CatalogStore:
                     ).all()
                 }
                 ids = [int(row[0]) for row in repos]
-                granted = (
-                    await conn.execute(
-                        select(team_permissions.c.repository_id, team_permissions.c.permission)
-                        .join(team_members, team_members.c.team_id == team_permissions.c.team_id)
-                        .where(
-                            team_permissions.c.repository_id.in_(ids),
-                            team_members.c.user_id == user_id,
-                        )
+                by_team = (
+                    select(
+                        team_permissions.c.repository_id,
+                        team_permissions.c.permission,
+                        literal("team").label("via"),
                     )
-                ).all()
-                for repo_id, permission in granted:
-                    permissions.setdefault(int(repo_id), []).append(str(permission))
+                    .join(team_members, team_members.c.team_id == team_permissions.c.team_id)
+                    .where(
+                        team_permissions.c.repository_id.in_(ids),
+                        team_members.c.user_id == user_id,
+                    )
+                )
+                as_collaborator = select(
+                    repository_collaborators.c.repository_id,
+                    repository_collaborators.c.permission,
+                    literal("collaborator").label("via"),
+                ).where(
+                    repository_collaborators.c.repository_id.in_(ids),
+                    repository_collaborators.c.user_id == user_id,
+                )
+                granted = (await conn.execute(union_all(by_team, as_collaborator))).all()
+                for repo_id, permission, via in granted:
+                    if via == "collaborator":
+                        collaborations[int(repo_id)] = str(permission)
+                    else:
+                        permissions.setdefault(int(repo_id), []).append(str(permission))
         found = {str(row[1]): (int(row[0]), bool(row[2])) for row in repos}
         rows: dict[str, RepositoryAccessRow] = {}
         for name in wanted:
@@ -307,5 +332,10 @@ class CatalogStore:
                 namespace_kind=kind,
                 org_role=roles.get(namespace) if kind == "organization" else None,
                 team_permissions=permissions.get(repo[0], []) if repo is not None else [],
+                collaborator_permission=(
+                    collaborations.get(repo[0])
+                    if repo is not None and kind == "user" and user_id is not None
+                    else None
+                ),
             )
         return rows

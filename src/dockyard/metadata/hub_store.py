@@ -20,6 +20,7 @@ from dockyard.metadata.hub_tables import (
     organization_members,
     organizations,
     refresh_tokens,
+    repository_collaborators,
     team_members,
     team_permissions,
     teams,
@@ -72,6 +73,8 @@ class RepositoryAccessRow:
     namespace_kind: str | None
     org_role: str | None
     team_permissions: list[str]
+    #: The user's permission as a collaborator (personal repositories only).
+    collaborator_permission: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,6 +443,14 @@ class HubStore:
             )
             role = None
             permissions: list[str] = []
+            collaborator = None
+            if user_id is not None and kind == "user" and repo is not None:
+                collaborator = await conn.scalar(
+                    select(repository_collaborators.c.permission).where(
+                        repository_collaborators.c.repository_id == repo[0],
+                        repository_collaborators.c.user_id == user_id,
+                    )
+                )
             if user_id is not None and kind == "organization":
                 role = await conn.scalar(
                     select(organization_members.c.role)
@@ -473,10 +484,16 @@ class HubStore:
             namespace_kind=None if kind is None else str(kind),
             org_role=None if role is None else str(role),
             team_permissions=permissions,
+            collaborator_permission=None if collaborator is None else str(collaborator),
         )
 
     def readable_repositories_condition(self, user_id: int | None, is_admin: bool) -> Any:
-        """A WHERE clause on ``repositories`` selecting what the user may read."""
+        """A WHERE clause on ``repositories`` selecting what the user may read.
+
+        The same rules as ``auth.policy.allowed_actions`` grants ``pull`` by: public, the
+        user's own namespace, organizations they own, their teams' and their collaborations'
+        repositories (collaborator rows exist only for repositories in a user's namespace).
+        """
         if is_admin:
             return True
         public = repositories.c.is_private.is_(False)
@@ -502,7 +519,15 @@ class HubStore:
                 team_members.c.user_id == user_id,
             )
         )
-        return or_(public, own, repositories.c.namespace.in_(owned_orgs), team_granted)
+        collaborating = exists().where(
+            and_(
+                repository_collaborators.c.repository_id == repositories.c.id,
+                repository_collaborators.c.user_id == user_id,
+            )
+        )
+        return or_(
+            public, own, repositories.c.namespace.in_(owned_orgs), team_granted, collaborating
+        )
 
     # --- personal access tokens ----------------------------------------------------------
     async def create_access_token(

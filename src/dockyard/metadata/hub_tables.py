@@ -108,6 +108,24 @@ team_permissions = Table(
 )
 Index("ix_team_permissions_repository_id", team_permissions.c.repository_id)
 
+#: Collaborators of a personal repository (a user's namespace): like a team's permission, for
+#: one user. The Hub service only adds rows for repositories in a user's namespace.
+repository_collaborators = Table(
+    "repository_collaborators",
+    metadata,
+    Column(
+        "repository_id",
+        Integer,
+        ForeignKey("repositories.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    #: "read", "write" or "admin".
+    Column("permission", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_repository_collaborators_user_id", repository_collaborators.c.user_id)
+
 access_tokens = Table(
     "access_tokens",
     metadata,
