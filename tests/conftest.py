@@ -3,6 +3,10 @@
 Databases: ``database_url`` runs a test on SQLite and on a throwaway PostgreSQL cluster in turn;
 ``settings`` (so ``client``) and ``live_server`` use SQLite unless ``--postgres`` is given or
 ``DOCKYARD_TEST_BACKEND=postgresql`` is set, which gives each test a fresh PostgreSQL database.
+
+Storage: ``settings`` (so ``client``) uses the filesystem driver unless ``--storage s3`` (or
+``memory``) is given or ``DOCKYARD_TEST_STORAGE`` is set; with ``s3`` each test gets a fresh
+bucket on a local ``moto_server`` started once per session (``moto_server`` fixture).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from starlette.testclient import TestClient
@@ -22,6 +27,9 @@ from tests.support.postgres import PostgresCluster, postgres_available
 from tests.support.servers import LiveServer
 
 #: Fixtures shared across test directories: the private Docker engine (one per session).
+if TYPE_CHECKING:
+    from tests.support.s3 import MotoServer
+
 pytest_plugins = ["tests.support.docker_fixtures"]
 
 # Registry-protocol tests run against an open registry; tests of authentication pass
@@ -29,6 +37,9 @@ pytest_plugins = ["tests.support.docker_fixtures"]
 os.environ.setdefault("DOCKYARD_AUTH__ENABLED", "false")
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+STORAGE_DRIVERS = ("filesystem", "memory", "s3")
 
 
 def require_tool(available: bool, reason: str) -> None:
@@ -49,6 +60,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run tests using `settings`/`client`/`live_server` on a throwaway PostgreSQL "
         "(same as DOCKYARD_TEST_BACKEND=postgresql)",
     )
+    parser.addoption(
+        "--storage",
+        choices=STORAGE_DRIVERS,
+        default=None,
+        help="storage driver of tests using `settings`/`client`: filesystem (default), memory, "
+        "or s3 on a local moto_server (same as DOCKYARD_TEST_STORAGE=s3)",
+    )
 
 
 def app_backend(config: pytest.Config) -> str:
@@ -61,6 +79,36 @@ def app_backend(config: pytest.Config) -> str:
     if backend != "sqlite":
         raise pytest.UsageError(f"DOCKYARD_TEST_BACKEND={backend!r}: use sqlite or postgresql")
     return "sqlite"
+
+
+def app_storage(config: pytest.Config) -> str:
+    """The storage driver of the app under test: ``filesystem`` (default), ``memory``, ``s3``."""
+    chosen = config.getoption("--storage")
+    driver = str(chosen or os.environ.get("DOCKYARD_TEST_STORAGE", "").strip().lower())
+    driver = driver or "filesystem"
+    if driver not in STORAGE_DRIVERS:
+        raise pytest.UsageError(f"DOCKYARD_TEST_STORAGE={driver!r}: use one of {STORAGE_DRIVERS}")
+    return driver
+
+
+def _app_storage_settings(request: pytest.FixtureRequest) -> dict[str, object]:
+    """``storage`` settings of the app under test (a fresh bucket per test on S3)."""
+    driver = app_storage(request.config)
+    if driver != "s3":
+        return {"driver": driver, "fsync": False}
+    server = request.getfixturevalue("moto_server")
+    config = server.config(server.new_bucket())
+    return {
+        "driver": "s3",
+        "s3": {
+            "bucket": config.bucket,
+            "endpoint_url": config.endpoint_url,
+            "region": config.region,
+            "access_key_id": config.access_key_id,
+            "secret_access_key": config.secret_access_key,
+            "addressing_style": config.addressing_style,
+        },
+    }
 
 
 def _app_database_url(request: pytest.FixtureRequest) -> str | None:
@@ -82,7 +130,7 @@ def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
         database_url=_app_database_url(request),
-        storage={"fsync": False},
+        storage=_app_storage_settings(request),
         auth={"enabled": False},
     )
 
@@ -100,6 +148,18 @@ def live_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Live
     url = _app_database_url(request)
     env = {"DOCKYARD_DATABASE_URL": url} if url else {}
     server = LiveServer(data_dir=tmp_path / "live-data", env=env).start()
+    yield server
+    server.stop()
+
+
+# --- object storage: a local S3 endpoint ------------------------------------------------------
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    """A ``moto_server`` on 127.0.0.1 for the whole session (skipped on a laptop without it)."""
+    from tests.support.s3 import MotoServer, moto_available  # boto3 is imported only when used
+
+    require_tool(moto_available(), "moto[server] (pip install 'moto[server]')")
+    server = MotoServer().start()
     yield server
     server.stop()
 

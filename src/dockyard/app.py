@@ -45,6 +45,7 @@ from dockyard.web.api.common import (
 )
 from dockyard.web.api.routes import ROUTES as API_ROUTES
 from dockyard.web.errors import registry_error_handler
+from dockyard.web.health import ROUTES as HEALTH_ROUTES
 from dockyard.web.middleware import RegistryHeaders
 from dockyard.web.state import AuthServices
 from dockyard.web.token import ROUTES as TOKEN_ROUTES
@@ -64,7 +65,38 @@ def build_storage(settings: Settings) -> StorageDriver:
     """The storage driver the settings name."""
     if settings.storage.driver == "memory":
         return MemoryDriver()
+    if settings.storage.driver == "s3":
+        return build_s3_storage(settings)
     return FilesystemDriver(settings.storage_root, fsync=settings.storage.fsync)
+
+
+def build_s3_storage(settings: Settings) -> StorageDriver:
+    """The S3 driver (boto3 is imported only when it is used)."""
+    from dockyard.storage.s3 import S3Config, S3Driver
+
+    s3 = settings.storage.s3
+    secret, token = s3.secret_access_key, s3.session_token
+    return S3Driver(
+        S3Config(
+            bucket=s3.bucket,
+            endpoint_url=s3.endpoint_url,
+            region=s3.region,
+            access_key_id=s3.access_key_id,
+            secret_access_key=secret.get_secret_value() if secret else None,
+            session_token=token.get_secret_value() if token else None,
+            prefix=s3.prefix,
+            addressing_style=s3.addressing_style,
+            public_endpoint_url=s3.public_endpoint_url,
+            part_size=s3.part_size,
+            max_connections=s3.max_connections,
+        )
+    )
+
+
+def blob_redirect_seconds(settings: Settings) -> int | None:
+    """Lifetime of the presigned URLs blob GETs redirect to; None to serve blobs ourselves."""
+    s3 = settings.storage.s3
+    return s3.presign_expiry if settings.storage.driver == "s3" and s3.redirect else None
 
 
 def build_rate_limiter(settings: Settings, db: Database) -> RateLimiter | None:
@@ -173,6 +205,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
             max_manifest_bytes=settings.registry.max_manifest_bytes,
             max_page_size=settings.registry.max_page_size,
             manifest_cache_seconds=settings.registry.manifest_cache_seconds,
+            blob_redirect_seconds=blob_redirect_seconds(settings),
         )
         app.state.ui = build_web_ui(settings, db, storage, app.state.hub, app.state.auth)
         app.state.rate_limiter = build_rate_limiter(settings, db)
@@ -195,7 +228,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
             await db.close()
 
     return Starlette(
-        routes=[*TOKEN_ROUTES, *API_ROUTES, *V2_ROUTES, *UI_ROUTES],
+        routes=[*HEALTH_ROUTES, *TOKEN_ROUTES, *API_ROUTES, *V2_ROUTES, *UI_ROUTES],
         middleware=[Middleware(RegistryHeaders)],
         exception_handlers={
             RegistryError: registry_error_handler,

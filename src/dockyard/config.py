@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_serializer, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -14,14 +14,70 @@ from pydantic_settings import (
 )
 
 
+class S3StorageSettings(BaseModel):
+    """The S3 driver (``storage.driver = "s3"``): AWS S3, MinIO, Ceph RGW or any S3 API."""
+
+    #: Bucket holding every object (it must exist).
+    bucket: str = ""
+    #: Endpoint of an S3-compatible service, e.g. ``http://minio:9000``; unset for AWS.
+    endpoint_url: str | None = None
+    #: Region requests are signed for; unset: from the AWS configuration, else us-east-1.
+    region: str | None = None
+    #: Static credentials; unset: the standard AWS chain (AWS_ACCESS_KEY_ID/..., ~/.aws,
+    #: instance or pod role).
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+    session_token: SecretStr | None = None
+    #: Prefix of every key (``dockyard/`` puts blobs at ``dockyard/blobs/...``); shares a bucket.
+    prefix: str = ""
+    #: ``path`` (``endpoint/bucket/key``), ``virtual`` (``bucket.endpoint/key``) or ``auto``
+    #: (path-style with an endpoint_url, virtual-hosted on AWS).
+    addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    #: Answer blob GETs with a 307 redirect to a presigned S3 URL instead of streaming the
+    #: bytes through Dockyard (clients must be able to reach the endpoint).
+    redirect: bool = False
+    #: Lifetime of presigned URLs, in seconds.
+    presign_expiry: int = Field(default=1200, ge=60, le=604800)
+    #: Endpoint written into presigned URLs when clients reach S3 by another address than
+    #: Dockyard does (default: endpoint_url).
+    public_endpoint_url: str | None = None
+    #: Size of the objects uploads are cut into, in bytes (5 MiB to 1 GiB). Each PATCH
+    #: holds up to about twice this in memory; a blob may have at most 10,000 of them.
+    part_size: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024, le=1024 * 1024 * 1024)
+    #: Connections to S3 kept open (and S3 requests in flight) per server process.
+    max_connections: int = Field(default=32, ge=1, le=1024)
+
+    @field_serializer("secret_access_key", "session_token", when_used="json")
+    def _reveal(self, value: SecretStr | None) -> str | None:
+        # JSON is how `dockyard serve` hands settings to its worker processes; repr and
+        # logs still show "**********".
+        return value.get_secret_value() if value is not None else None
+
+    @model_validator(mode="after")
+    def _check(self) -> S3StorageSettings:
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise ValueError("storage.s3: set both access_key_id and secret_access_key, or neither")
+        if self.prefix and (self.prefix.startswith("/") or not self.prefix.endswith("/")):
+            raise ValueError("storage.s3.prefix must end with '/' and not start with one")
+        return self
+
+
 class StorageSettings(BaseModel):
     """Where blobs live."""
 
-    driver: Literal["filesystem", "memory"] = "filesystem"
+    driver: Literal["filesystem", "memory", "s3"] = "filesystem"
     #: Root directory of the filesystem driver (default: ``<data_dir>/storage``).
     root: Path | None = None
     #: fsync blob data and directories before a blob becomes visible.
     fsync: bool = True
+    #: Settings of the S3 driver.
+    s3: S3StorageSettings = S3StorageSettings()
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> StorageSettings:
+        if self.driver == "s3" and len(self.s3.bucket) < 3:
+            raise ValueError("storage.driver = 's3' needs storage.s3.bucket")
+        return self
 
 
 class RegistrySettings(BaseModel):

@@ -39,7 +39,11 @@ def test_same_entries_give_the_same_blob(tmp_path: Path) -> None:
             os.utime(node.source.path, (1_700_000_000, 1_700_000_000))
     second = write_layer(store, list(reversed(entries)), mtime=0)
     assert first == second
-    assert first.descriptor() == {"mediaType": MEDIA_TYPE, "digest": first.digest, "size": first.size}
+    assert first.descriptor() == {
+        "mediaType": MEDIA_TYPE,
+        "digest": first.digest,
+        "size": first.size,
+    }
     later = write_layer(store, entries, mtime=1_700_000_000)
     assert later.diff_id != first.diff_id
 

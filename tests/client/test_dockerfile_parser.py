@@ -13,7 +13,7 @@ def _keywords(text: str) -> list[tuple[str, str, int]]:
 
 
 def test_instructions_comments_blank_lines_and_case() -> None:
-    text = "\n# a comment\nfrom scratch\n\n  copy a /b  \n# another\nCmd [\"x\"]\n"
+    text = '\n# a comment\nfrom scratch\n\n  copy a /b  \n# another\nCmd ["x"]\n'
     assert _keywords(text) == [
         ("FROM", "scratch", 3),
         ("COPY", "a /b", 5),
@@ -71,7 +71,9 @@ def test_syntax_errors_name_the_line(text: str, message: str) -> None:
 
 
 def test_flags_are_split_off_with_quotes_removed() -> None:
-    [instruction] = df.parse('COPY --from=build --chown="app user:app" --link a b /c/\n').instructions
+    [instruction] = df.parse(
+        'COPY --from=build --chown="app user:app" --link a b /c/\n'
+    ).instructions
     assert instruction.flags == ("--from=build", "--chown=app user:app", "--link")
     assert instruction.args == "a b /c/"
     assert instruction.flag_values("Dockerfile:1", {"from", "chown", "link"}) == {
@@ -120,7 +122,7 @@ def test_exec_and_shell_forms() -> None:
 
 
 def test_split_words_keeps_quotes_and_escapes() -> None:
-    assert df.split_words("a 'b c' \"d\\\" e\" f\\ g", "\\") == [
+    assert df.split_words('a \'b c\' "d\\" e" f\\ g', "\\") == [
         "a",
         "'b c'",
         '"d\\" e"',

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import require_tool
-from tests.support.docker_engine import BUSYBOX, DockerEngine
+from tests.support.docker_engine import BUSYBOX, DockerEngine, write_busybox_context
 from tests.support.dyclient import DockyardCLI
 from tests.support.images import host_architecture, manifest_digest
 from tests.support.servers import LiveServer
@@ -91,7 +91,7 @@ def test_readme_workflow_with_only_dockyard(
     base_ref = f"{registry.host}/yourusername/base:1"
     base = _context(
         tmp_path / "base",
-        "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"true\"]\n",
+        'FROM scratch\nCOPY busybox /bin/busybox\nCMD ["/bin/busybox", "true"]\n',
     )
     builder = DockyardCLI(tmp_path / "builder")
     out = builder("build", "-t", base_ref, "--push", base).stdout
@@ -182,3 +182,64 @@ def test_multi_stage_copy_from(
     out = docker_engine.run_container(ref).splitlines()
     assert out == ["<h1>multi-stage</h1>", "1000:1000", "1000"]
     docker_engine.remove_images(ref)
+
+
+def test_cli_reads_the_dockerfile_from_stdin_and_args_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    context = _context(tmp_path / "ctx", "FROM scratch\nRUN ignored: the file is not used\n")
+    dy = DockyardCLI(tmp_path / "client", extra_env={"FROM_ENV": "from the environment"})
+    result = dy(
+        "build",
+        "-q",
+        "-f",
+        "-",
+        "--build-arg",
+        "FROM_ENV",
+        "--build-arg",
+        "NOBODY=declares this",
+        context,
+        stdin="FROM scratch\nARG FROM_ENV\nLABEL value=$FROM_ENV\n",
+    )
+    assert re.fullmatch(r"digest: sha256:[0-9a-f]{64}\n", result.stdout), result.stdout
+    assert "Warning: one or more build-args [NOBODY] were not consumed" in result.stderr
+    image_id = json.loads(dy("images", "--json").stdout)[0]["image_id"]
+    config = json.loads((dy.home / "blobs" / "sha256" / image_id[7:]).read_text())
+    assert config["config"]["Labels"] == {"value": "from the environment"}
+    usage = dy("build", "--push", context, check=False)
+    assert usage.returncode == 2
+    assert "Error: --push needs at least one -t/--tag" in usage.stderr
+
+
+def test_build_on_an_image_docker_built_and_pushed(
+    docker_engine: DockerEngine, registry: LiveServer, tmp_path: Path
+) -> None:
+    base_ref = f"{registry.host}/docker/base:1"
+    base = write_busybox_context(
+        tmp_path / "base",
+        files={"etc-motd": "from docker build\n"},
+        cmd=["/bin/busybox", "cat", "/etc-motd"],
+    )
+    docker_engine.build(base, base_ref)
+    docker_engine.push(base_ref)
+    docker_engine.remove_images(base_ref)
+
+    app_ref = f"{registry.host}/docker/app:1"
+    app = _context(
+        tmp_path / "app",
+        f"FROM {base_ref}\n"
+        "COPY note.txt /home/user/\n"
+        "WORKDIR /home/user\n"
+        "USER 4242\n"
+        'CMD ["/bin/busybox", "sh", "-c", "cat /etc-motd note.txt; id -u; pwd"]\n',
+        {"note.txt": "and from dockyard build\n"},
+    )
+    dy = DockyardCLI(tmp_path / "client")
+    digest = _digest(dy("build", "-t", app_ref, "--push", app).stdout)
+    assert docker_engine.pull(app_ref) == digest
+    out = docker_engine.run_container(app_ref).splitlines()
+    assert out == ["from docker build", "and from dockyard build", "4242", "/home/user"]
+    history = json.loads(docker_engine.docker("image", "inspect", app_ref).stdout)[0]
+    layers = history["RootFS"]["Layers"]
+    assert len(layers) == 3, "docker's two layers, then COPY (WORKDIR exists: no layer)"
+    docker_engine.remove_images(app_ref)

@@ -12,6 +12,7 @@ Repositories (each holds an image tagged ``stable``)::
     org-private   acme/private    organization acme's, private
 
     Teams of acme: readers (read), writers (write), admins (admin) on both acme repositories.
+    Collaborators of alice: read, write and admin on both alice repositories.
 
 Subjects::
 
@@ -24,6 +25,9 @@ Subjects::
     team-admin        a member of acme's admins team
     org-member        a member of acme in no team
     org-owner         an owner of acme
+    collab-read       alice's collaborator with read on both alice/* repositories
+    collab-write      alice's collaborator with write on both
+    collab-admin      alice's collaborator with admin on both
     site-admin        a site administrator
     pat-read ...      alice's personal access tokens with scope repo:read, repo:write,
     pat-admin         repo:delete, admin (used as the password at /token)
@@ -99,6 +103,9 @@ TABLES: dict[str, str] = {
     team-admin          200   403   403     200   200
     org-member          200   403   403     200   200
     org-owner           200   403   403     200   200
+    collab-read         200   403   403     200   200
+    collab-write        200   201   403     200   200
+    collab-admin        {ALLOW}
     site-admin          {ALLOW}
     pat-read            200   403   403     200   200
     pat-write           200   201   403     200   200
@@ -119,6 +126,9 @@ TABLES: dict[str, str] = {
     team-admin          404   403   403     404   404
     org-member          404   403   403     404   404
     org-owner           404   403   403     404   404
+    collab-read         200   403   403     200   200
+    collab-write        200   201   403     200   200
+    collab-admin        {ALLOW}
     site-admin          {ALLOW}
     pat-read            200   403   403     200   200
     pat-write           200   201   403     200   200
@@ -139,6 +149,9 @@ TABLES: dict[str, str] = {
     team-admin          {ALLOW}
     org-member          200   403   403     200   200
     org-owner           {ALLOW}
+    collab-read         200   403   403     200   200
+    collab-write        200   403   403     200   200
+    collab-admin        200   403   403     200   200
     site-admin          {ALLOW}
     pat-read            200   403   403     200   200
     pat-write           200   403   403     200   200
@@ -159,6 +172,9 @@ TABLES: dict[str, str] = {
     team-admin          {ALLOW}
     org-member          404   403   403     404   404
     org-owner           {ALLOW}
+    collab-read         404   403   403     404   404
+    collab-write        404   403   403     404   404
+    collab-admin        404   403   403     404   404
     site-admin          {ALLOW}
     pat-read            404   403   403     404   404
     pat-write           404   403   403     404   404
@@ -181,6 +197,9 @@ CATALOG = """
     team-admin          acme/private acme/public alice/public
     org-member          acme/public alice/public
     org-owner           acme/private acme/public alice/public
+    collab-read         acme/public alice/private alice/public
+    collab-write        acme/public alice/private alice/public
+    collab-admin        acme/public alice/private alice/public
     site-admin          acme/private acme/public alice/private alice/public
     pat-read            acme/public alice/private alice/public
     pat-write           acme/public alice/private alice/public
@@ -229,6 +248,9 @@ PASSWORD_USERS = {
     "team-admin": "teamadmin",
     "org-member": "member",
     "org-owner": "orgboss",
+    "collab-read": "collabread",
+    "collab-write": "collabwrite",
+    "collab-admin": "collabadmin",
     "site-admin": "siteadmin",
 }
 
@@ -320,6 +342,18 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 ("admins", "admin"),
             ):
                 response = grant_team(client, boss, name, team, permission)
+                assert response.status_code == 201, response.text
+        for name in ("alice/public", "alice/private"):
+            for collaborator, permission in (
+                ("collabread", "read"),
+                ("collabwrite", "write"),
+                ("collabadmin", "admin"),
+            ):
+                response = client.post(
+                    f"/v2/repositories/{name}/collaborators",
+                    json={"user": collaborator, "permission": permission},
+                    headers=hub_headers(alice),
+                )
                 assert response.status_code == 201, response.text
 
         authority = client.app.state.auth.tokens.authority  # type: ignore[attr-defined]

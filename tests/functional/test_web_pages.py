@@ -384,6 +384,78 @@ def test_team_permissions_from_the_collaborators_page(client: TestClient) -> Non
     assert "Only owners" in client.get("/r/acmeorg/tool/settings/collaborators").text
 
 
+def test_collaborators_of_a_personal_repository_from_its_settings(client: TestClient) -> None:
+    page = "/r/alice/secret/settings/collaborators"
+    push(client, "alice/secret")
+    sign_in(client, "alice")
+    post_form(
+        client, "/r/alice/secret/settings",
+        {"description": "", "full_description": "", "visibility": "private"},
+    )  # fmt: skip
+    shown = client.get(page)
+    assert shown.status_code == 200
+    assert "No collaborators yet." in shown.text
+    assert "Add a collaborator" in shown.text
+    # Without the session's CSRF token nothing happens.
+    refused = client.post(
+        page, data={"action": "add", "username": "bobby", "permission": "write"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert refused.status_code == 403
+    added = post_form(client, page, {"action": "add", "username": "bobby", "permission": "write"})
+    assert added.status_code == 303
+    assert added.headers["location"] == page
+    shown = client.get(page).text
+    assert "bobby is now a collaborator with write access." in shown
+    assert '<a href="/u/bobby">bobby</a>' in shown
+    assert '<option value="write" selected>' in shown
+    for form, message in (
+        ({"username": "nobodyhere", "permission": "read"}, "not found"),
+        ({"username": "alice", "permission": "read"}, "owns alice/secret"),
+        ({"username": "bobby", "permission": "read"}, "a collaborator of alice/secret already"),
+        ({"username": "carol", "permission": "owner"}, "permission must be one of"),
+    ):
+        response = post_form(client, page, {"action": "add", **form})
+        assert response.status_code == 400, form
+        assert message in response.text, form
+    # bobby may now pull and push, but not administer the repository.
+    sign_in(client, "bobby")
+    assert client.get("/r/alice/secret").status_code == 200
+    assert client.get("/r/alice/secret/settings").status_code == 403
+    assert client.get(page).status_code == 403
+    assert "alice/secret" in client.get("/u/alice").text
+    assert "alice/secret" in client.get("/search?q=secret").text
+    # As an admin collaborator he changes settings, but collaborators stay with alice.
+    sign_in(client, "alice")
+    changed = post_form(
+        client, page, {"action": "change", "username": "bobby", "permission": "admin"}
+    )
+    assert changed.status_code == 303
+    assert '<option value="admin" selected>' in client.get(page).text
+    sign_in(client, "bobby")
+    assert client.get("/r/alice/secret/settings").status_code == 200
+    shown = client.get(page)
+    assert shown.status_code == 200
+    assert "Only <strong>alice</strong> manages" in shown.text
+    assert "Add a collaborator" not in shown.text
+    response = post_form(client, page, {"action": "add", "username": "carol", "permission": "read"})
+    assert response.status_code == 403
+    sign_in(client, "carol")
+    assert client.get("/r/alice/secret").status_code == 404
+    assert client.get(page).status_code == 404
+    # Removed, bobby sees nothing any more.
+    sign_in(client, "alice")
+    removed = post_form(client, page, {"action": "remove", "username": "bobby"})
+    assert removed.status_code == 303
+    assert "No collaborators yet." in client.get(page).text
+    sign_in(client, "bobby")
+    assert client.get("/r/alice/secret").status_code == 404
+    sign_in(client, "alice")
+    audit = client.get("/settings/audit").text
+    for action in ("repo.collaborator.add", "repo.collaborator.change", "repo.collaborator.remove"):
+        assert action in audit
+
+
 def test_audit_log_pages(client: TestClient) -> None:
     sign_in(client, "alice")
     page = client.get("/settings/audit")

@@ -26,11 +26,18 @@ class BlobService:
     """Reads and unlinks blobs of a repository."""
 
     def __init__(
-        self, store: RegistryStore, storage: StorageDriver, *, delete_enabled: bool
+        self,
+        store: RegistryStore,
+        storage: StorageDriver,
+        *,
+        delete_enabled: bool,
+        redirect_seconds: int | None = None,
     ) -> None:
         self.store = store
         self.storage = storage
         self.delete_enabled = delete_enabled
+        #: Lifetime of presigned URLs downloads are redirected to (None: no redirects).
+        self.redirect_seconds = redirect_seconds
 
     async def locate(self, name: str, digest_text: str) -> BlobLocation:
         """Where the blob ``digest_text`` of repository ``name`` is stored."""
@@ -43,6 +50,12 @@ class BlobService:
             )
         key = paths.blob_key(digest)
         return BlobLocation(digest, size, key, self.storage.local_path(key))
+
+    async def download_url(self, location: BlobLocation) -> str | None:
+        """A presigned URL to send the client to instead of the bytes, when configured."""
+        if self.redirect_seconds is None:
+            return None
+        return await self.storage.url_for(location.key, expires_in=self.redirect_seconds)
 
     async def delete(self, name: str, digest_text: str) -> Digest:
         """Stop repository ``name`` from serving the blob (data is reclaimed by gc)."""

@@ -31,12 +31,18 @@ class RegistryServices:
         max_manifest_bytes: int,
         max_page_size: int,
         manifest_cache_seconds: float = 1.0,
+        blob_redirect_seconds: int | None = None,
     ) -> RegistryServices:
         """Wire the three services over ``store`` and ``storage``."""
         pulls = PullRecorder(store)
         return cls(
             pulls=pulls,
-            blobs=BlobService(store, storage, delete_enabled=delete_enabled),
+            blobs=BlobService(
+                store,
+                storage,
+                delete_enabled=delete_enabled,
+                redirect_seconds=blob_redirect_seconds,
+            ),
             uploads=UploadService(store, storage),
             manifests=ManifestService(
                 store,

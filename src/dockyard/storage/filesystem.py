@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import shutil
 import stat as stat_module
 import uuid
@@ -23,10 +22,9 @@ from dockyard.storage.interface import (
     UploadOffsetMismatch,
 )
 
-_KEY_COMPONENT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 _WRITE_BUFFER = 1 << 20
 _READ_CHUNK = 1 << 20
-_UPLOADS = paths.upload_prefix("x").split("/", 1)[0]
+_UPLOADS = paths.UPLOADS_DIR
 
 
 class FilesystemDriver(StorageDriver):
@@ -39,10 +37,9 @@ class FilesystemDriver(StorageDriver):
 
     # --- helpers ---------------------------------------------------------------------
     def _path(self, key: str) -> Path:
-        parts = key.split("/")
-        if not key or not all(_KEY_COMPONENT_RE.fullmatch(p) for p in parts):
+        if not paths.is_valid_key(key):
             raise InvalidKey(f"invalid storage key {key!r}")
-        return self.root.joinpath(*parts)
+        return self.root.joinpath(*key.split("/"))
 
     def _upload_path(self, upload_id: str) -> Path:
         return self._path(paths.upload_prefix(upload_id) + "data")

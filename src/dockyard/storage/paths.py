@@ -5,6 +5,10 @@ Layout::
     blobs/<algorithm>/<first two hex chars>/<encoded>/data
     uploads/<upload id>/...            (driver-specific)
     cache/layer-files/v1/<algorithm>/<first two hex chars>/<encoded>.json
+    health/probe                       (never written: readiness checks stat it)
+
+A valid key is slash-separated components matching ``[A-Za-z0-9_][A-Za-z0-9._-]*``: no empty
+component, no ``.`` or ``..``, nothing absolute. Drivers refuse other keys.
 """
 
 from __future__ import annotations
@@ -14,6 +18,14 @@ import re
 from dockyard.oci.digest import Digest
 
 _UPLOAD_ID_RE = re.compile(r"^[a-zA-Z0-9-]{1,64}$")
+_KEY_COMPONENT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+#: First component of every upload key; listing the whole store skips it.
+UPLOADS_DIR = "uploads"
+
+
+def is_valid_key(key: str) -> bool:
+    """Whether ``key`` is a well-formed storage key (see the module docstring)."""
+    return bool(key) and all(_KEY_COMPONENT_RE.fullmatch(part) for part in key.split("/"))
 
 
 def blob_key(digest: Digest) -> str:
@@ -25,9 +37,14 @@ def upload_prefix(upload_id: str) -> str:
     """Prefix under which a driver keeps the parts of one upload."""
     if not _UPLOAD_ID_RE.fullmatch(upload_id):
         raise ValueError(f"invalid upload id {upload_id!r}")
-    return f"uploads/{upload_id}/"
+    return f"{UPLOADS_DIR}/{upload_id}/"
 
 
 def layer_listing_key(digest: Digest) -> str:
     """Key of the cached file listing of layer blob ``digest`` (the web pages' "files" view)."""
     return f"cache/layer-files/v1/{digest.algorithm}/{digest.encoded[:2]}/{digest.encoded}.json"
+
+
+def health_probe_key() -> str:
+    """A key readiness checks ``stat`` (it need not exist) to see that storage answers."""
+    return "health/probe"

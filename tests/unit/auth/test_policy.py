@@ -24,9 +24,13 @@ ALL = ALL_ACTIONS
 
 
 def user_repo(
-    name: str = "alice/app", *, exists: bool = True, private: bool = False
+    name: str = "alice/app",
+    *,
+    exists: bool = True,
+    private: bool = False,
+    collaborator: str | None = None,
 ) -> RepositoryFacts:
-    return RepositoryFacts(name, exists, private, "user")
+    return RepositoryFacts(name, exists, private, "user", collaborator_permission=collaborator)
 
 
 def org_repo(
@@ -37,6 +41,12 @@ def org_repo(
     team: str | None = None,
 ) -> RepositoryFacts:
     return RepositoryFacts("acme/app", exists, private, "organization", role, team)
+
+
+def library_repo(*, private: bool = False, collaborator: str | None = None) -> RepositoryFacts:
+    return RepositoryFacts(
+        "library/busybox", True, private, "user", collaborator_permission=collaborator
+    )
 
 
 def pat(principal: Principal, *scopes: str) -> Principal:
@@ -92,6 +102,34 @@ CASES: list[tuple[str, Principal | None, RepositoryFacts, frozenset[str]]] = [
     ("anonymous ignores teams", None, org_repo(private=True, team="admin"), NONE),
     # a user repository is not owned through an organization role
     ("user repo org role", BOB, RepositoryFacts("alice/app", True, True, "user", "owner"), NONE),
+    # collaborators of a personal repository: what a team with the same permission gets
+    ("collaborator read", BOB, user_repo(private=True, collaborator="read"), PULL),
+    ("collaborator write", BOB, user_repo(private=True, collaborator="write"), PULL_PUSH),
+    ("collaborator admin", BOB, user_repo(private=True, collaborator="admin"), ALL),
+    ("collaborator read public", BOB, user_repo(collaborator="read"), PULL),
+    ("collaborator write public", BOB, user_repo(collaborator="write"), PULL_PUSH),
+    ("collaborator admin public", BOB, user_repo(collaborator="admin"), ALL),
+    ("collaborator nested name", BOB,
+     user_repo("alice/team/app", private=True, collaborator="write"), PULL_PUSH),
+    ("collaborator on missing repo", BOB, user_repo(exists=False, collaborator="admin"), NONE),
+    ("unknown collaborator permission", BOB, user_repo(private=True, collaborator="root"), NONE),
+    ("anonymous ignores collaborators", None, user_repo(private=True, collaborator="admin"),
+     NONE),
+    ("owner is no less as collaborator", ALICE, user_repo(private=True, collaborator="read"),
+     ALL),
+    ("admin with collaborator row", ADMIN, user_repo(private=True, collaborator="read"), ALL),
+    # collaborators exist for personal repositories only: none in organizations or library/
+    ("collaborator in org namespace", BOB,
+     RepositoryFacts("acme/app", True, True, "organization", collaborator_permission="admin"),
+     NONE),
+    ("collaborator in unclaimed namespace", BOB,
+     RepositoryFacts("ghost/app", True, True, None, collaborator_permission="write"), NONE),
+    ("collaborator on library", BOB, library_repo(collaborator="admin"), PULL),
+    ("collaborator on private library", BOB, library_repo(private=True, collaborator="admin"),
+     NONE),
+    ("collaborator and team together", BOB,
+     RepositoryFacts("alice/app", True, True, "user", team_permission="read",
+                     collaborator_permission="write"), PULL_PUSH),
     # personal access tokens cap what their user may do
     ("pat read owner", pat(ALICE, "repo:read"), user_repo(private=True), PULL),
     ("pat write owner", pat(ALICE, "repo:write"), user_repo(private=True), PULL_PUSH),
@@ -107,6 +145,12 @@ CASES: list[tuple[str, Principal | None, RepositoryFacts, frozenset[str]]] = [
      org_repo(private=True, role="member", team="write"), PULL),
     ("pat team read delete", pat(BOB, "repo:delete"),
      org_repo(private=True, role="member", team="read"), PULL),
+    ("pat collaborator admin read", pat(BOB, "repo:read"),
+     user_repo(private=True, collaborator="admin"), PULL),
+    ("pat collaborator write", pat(BOB, "repo:write"),
+     user_repo(private=True, collaborator="write"), PULL_PUSH),
+    ("pat collaborator read delete", pat(BOB, "repo:delete"),
+     user_repo(private=True, collaborator="read"), PULL),
 ]  # fmt: skip
 
 

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dockyard.client.errors import BuildError, ClientError, NotFound
 from dockyard.client.build.tarfs import apply_layer
 from dockyard.client.build.tree import Tree
+from dockyard.client.errors import BuildError, ClientError, NotFound
 from dockyard.client.platforms import Platform
 from dockyard.client.reference import Reference, parse_reference
 from dockyard.client.save import image_manifest
@@ -48,7 +48,6 @@ class Bases:
         self.always_pull = always_pull
         self._images: dict[tuple[str, str], BaseImage] = {}
         self._trees: dict[str, Tree] = {}
-        self._pulled: set[tuple[str, str]] = set()
 
     def get(self, text: str, platform: Platform, where: str) -> BaseImage:
         """The image ``text`` names, for ``platform``."""
@@ -62,7 +61,6 @@ class Bases:
         return self._images[key]
 
     def _find(self, ref: Reference, platform: Platform, where: str) -> BaseImage:
-        key = (str(ref), str(platform))
         if not self.always_pull:
             found = self._stored(ref, platform)
             if found is not None:
@@ -71,13 +69,9 @@ class Bases:
             self.pull(ref, platform)
         except ClientError as exc:
             raise BuildError(f"{where}: cannot pull {ref.familiar()}: {exc}") from None
-        self._pulled.add(key)
         found = self._stored(ref, platform)
         if found is None:
             raise BuildError(f"{where}: {ref.familiar()} has no image for {platform}")
-        actual = found.platform
-        if actual is not None and not platform.matches(actual):
-            raise BuildError(f"{where}: {ref.familiar()} is for {actual}, not {platform}")
         return found
 
     def _stored(self, ref: Reference, platform: Platform) -> BaseImage | None:

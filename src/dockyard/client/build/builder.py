@@ -9,7 +9,6 @@ manifest, then the names in ``index.json``.
 from __future__ import annotations
 
 import contextlib
-import json
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,17 +20,16 @@ from dockyard.client.build.bases import Bases, PullFunction
 from dockyard.client.build.context import ignore_file, load_context
 from dockyard.client.build.ignore import IgnoreRules
 from dockyard.client.build.image import ImageState, rfc3339
-from dockyard.client.build.layers import write_layer
+from dockyard.client.build.output import write_image
 from dockyard.client.build.shell import Lexer, SubstitutionError
 from dockyard.client.build.stage import Entries, Stage
 from dockyard.client.build.tarfs import Contents, Spool
 from dockyard.client.build.tree import Tree
 from dockyard.client.errors import BuildError, ClientError, InvalidReference
 from dockyard.client.platforms import Platform, host_platform
-from dockyard.client.progress import QuietReporter, Reporter, human_size, short
+from dockyard.client.progress import QuietReporter, Reporter
 from dockyard.client.reference import parse_reference
 from dockyard.client.store import ImageStore
-from dockyard.oci import mediatypes as mt
 
 _STAGE_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
 SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
@@ -174,7 +172,9 @@ class _Build:
         instruction.flag_values(where, {"platform"})
         words = instruction.args.split()
         if len(words) not in (1, 3) or (len(words) == 3 and words[1].lower() != "as"):
-            raise BuildError(f"{where}: FROM requires either one or three arguments (IMAGE AS name)")
+            raise BuildError(
+                f"{where}: FROM requires either one or three arguments (IMAGE AS name)"
+            )
         name = words[2].lower() if len(words) == 3 else None
         if name is not None:
             if not name[0].isalpha() or not set(name) <= _STAGE_NAME_CHARS:
@@ -344,52 +344,26 @@ class _Build:
         target = self._target()
         self._refuse_run(target)
         stage = self._stage(target)
-        result = self._write(stage, names)
+        written = write_image(
+            self.store,
+            stage.image,
+            stage.layers,
+            contents=self.contents,
+            epoch=self.epoch,
+            created=self.created,
+            names=names,
+            progress=self.progress,
+        )
         unused = sorted(set(self.options.build_args) - self.consumed - {SOURCE_DATE_EPOCH})
-        if unused:
-            warning = f"one or more build-args [{' '.join(unused)}] were not consumed"
-            result = BuildResult(**{**result.__dict__, "warnings": (warning,)})
-        return result
-
-    def _write(self, stage: Stage, names: tuple[str, ...]) -> BuildResult:
-        blobs = self.store.blobs
-        with self.store.writing():
-            layers = []
-            for number, entries in enumerate(stage.layers, start=1):
-                layer = write_layer(blobs, self.contents.materialize(entries), self.epoch)
-                self.progress(
-                    f"layer {number}/{len(stage.layers)}: {short(layer.digest)} "
-                    f"{human_size(layer.size)}"
-                )
-                layers.append(layer)
-            doc = stage.image.document(self.created, [layer.diff_id for layer in layers])
-            config = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
-            config_digest = blobs.put(config)
-            manifest = {
-                "schemaVersion": 2,
-                "mediaType": mt.OCI_MANIFEST,
-                "config": {
-                    "mediaType": mt.OCI_CONFIG,
-                    "digest": config_digest,
-                    "size": len(config),
-                },
-            }
-            all_layers = [*stage.image.layers, *(layer.descriptor() for layer in layers)]
-            manifest["layers"] = all_layers
-            data = json.dumps(manifest, separators=(",", ":")).encode()
-            digest = blobs.put(data)
-            platform = {k: v for k, v in stage.image.platform.items() if k != "os.features"}
-            descriptor = {
-                "mediaType": mt.OCI_MANIFEST,
-                "digest": digest,
-                "size": len(data),
-                "platform": platform,
-            }
-            for name in names or (None,):
-                self.store.assign(name, descriptor)
-        size = len(data) + len(config) + sum(int(str(d.get("size", 0))) for d in all_layers)
-        found = stage.image.platform_value
-        return BuildResult(digest, config_digest, names, str(found or self.platform), size)
+        warnings = (f"one or more build-args [{' '.join(unused)}] were not consumed",)
+        return BuildResult(
+            digest=written.digest,
+            image_id=written.config_digest,
+            names=names,
+            platform=str(stage.image.platform_value or self.platform),
+            size=written.size,
+            warnings=warnings if unused else (),
+        )
 
 
 def _copy_tree(stage: Stage) -> Tree:

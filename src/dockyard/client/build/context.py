@@ -9,9 +9,9 @@ import re
 import stat
 from pathlib import Path
 
-from dockyard.client.errors import BuildError
 from dockyard.client.build.ignore import IgnoreRules
 from dockyard.client.build.tree import DIR, FILE, SYMLINK, DiskFile, Node, Tree, join
+from dockyard.client.errors import BuildError
 
 _GLOB_CHARS = set("*?[\\")
 

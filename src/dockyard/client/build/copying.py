@@ -8,7 +8,8 @@
 - Missing parent directories are created ``0755``; ``--chown`` owns what is copied and created,
   ``--chmod`` sets the mode of copied files and directories. Context files belong to root
   unless ``--chown``; files from a stage or image keep their owner.
-- ``ADD`` extracts a local tar archive (plain, gzip, bzip2, xz) into the destination directory.
+- ``ADD`` extracts a local tar archive (plain, gzip, bzip2, xz) into the destination directory;
+  its entries keep their modes and owners (``--chown`` still applies, ``--chmod`` does not).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, replace
 
-from dockyard.client.errors import BuildError
 from dockyard.client.build.context import glob
 from dockyard.client.build.tarfs import Spool, is_archive, read_archive
 from dockyard.client.build.tree import (
@@ -31,6 +31,7 @@ from dockyard.client.build.tree import (
     norm,
     parent,
 )
+from dockyard.client.errors import BuildError
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,9 @@ def dest_is_directory(dest: str) -> bool:
     return dest.endswith("/") or posixpath.basename(dest) in (".", "..")
 
 
-def plan_copy(request: CopyRequest, source: Tree, target: Tree, spool: Spool) -> list[
-    tuple[str, Node]
-]:
+def plan_copy(
+    request: CopyRequest, source: Tree, target: Tree, spool: Spool
+) -> list[tuple[str, Node]]:
     """The entries of the new layer (sorted); ``target`` is not changed."""
     dest = request.dest if request.dest.startswith("/") else join(request.workdir, request.dest)
     dest_path = norm(dest)
@@ -72,14 +73,18 @@ def plan_copy(request: CopyRequest, source: Tree, target: Tree, spool: Spool) ->
     for pattern in request.sources:
         found = glob(source, norm(pattern))
         if not found:
-            raise BuildError(f"{request.where}: {request.keyword} failed: {_missing(request, pattern)}")
+            raise BuildError(
+                f"{request.where}: {request.keyword} failed: {_missing(request, pattern)}"
+            )
         matches.extend(found)
     many = len(matches) > 1
     planner = _Planner(request, target)
     for match in matches:
         resolved, node = source.lookup(match)
         if node is None:
-            raise BuildError(f"{request.where}: {request.keyword} failed: {_missing(request, match)}")
+            raise BuildError(
+                f"{request.where}: {request.keyword} failed: {_missing(request, match)}"
+            )
         if node.is_dir:
             into = planner.directory(dest_path)
             for path, child in source.walk(resolved):
@@ -88,7 +93,7 @@ def plan_copy(request: CopyRequest, source: Tree, target: Tree, spool: Spool) ->
             into = planner.directory(dest_path)
             assert isinstance(node.source, DiskFile)
             for path, child in read_archive(node.source.path, spool, f"{request.where}: {match}"):
-                planner.add(join(into, path), child, keep_owner=True)
+                planner.add(join(into, path), child, from_archive=True)
         elif as_dir or many or _is_dir(target, dest_path):
             planner.add(join(planner.directory(dest_path), posixpath.basename(match)), node)
         else:
@@ -135,13 +140,14 @@ class _Planner:
     def _new_dir(self) -> Node:
         return Node(DIR, 0o755).owned(self.request.owner)
 
-    def add(self, path: str, node: Node, *, keep_owner: bool = False) -> None:
+    def add(self, path: str, node: Node, *, from_archive: bool = False) -> None:
+        """Add an entry; an archive's entries keep their owner (unless --chown) and mode."""
         request = self.request
         if request.owner is not None:
             node = node.owned(request.owner)
-        elif request.from_context and not keep_owner:
+        elif request.from_context and not from_archive:
             node = node.owned((0, 0))
-        if request.chmod is not None and node.kind != SYMLINK:
+        if request.chmod is not None and node.kind != SYMLINK and not from_archive:
             node = replace(node, mode=request.chmod)
         existing = self.target.get(path)
         if existing is not None and existing.is_dir and not node.is_dir:

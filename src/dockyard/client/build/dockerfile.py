@@ -121,9 +121,7 @@ def _directives(lines: list[str], name: str) -> tuple[str, int]:
         seen.add(key)
         if key == "escape":
             if value not in ("\\", "`"):
-                raise BuildError(
-                    f"{name}:{index + 1}: invalid escape token {value!r}: use \\ or `"
-                )
+                raise BuildError(f"{name}:{index + 1}: invalid escape token {value!r}: use \\ or `")
             escape = value
     return escape, len(lines)
 
@@ -252,9 +250,7 @@ def key_values(rest: str, escape: str, where: str, keyword: str) -> list[tuple[s
     return pairs
 
 
-def arg_definitions(
-    rest: str, escape: str, where: str
-) -> list[tuple[str, str | None]]:
+def arg_definitions(rest: str, escape: str, where: str) -> list[tuple[str, str | None]]:
     """``ARG`` arguments: ``name`` or ``name=default``, one or more."""
     words = split_words(rest, escape)
     if not words:

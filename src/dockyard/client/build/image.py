@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from dockyard.client.build.layers import MEDIA_TYPE as LAYER_MEDIA_TYPE
 from dockyard.client.errors import BuildError
 from dockyard.client.platforms import Platform
-from dockyard.client.build.layers import MEDIA_TYPE as LAYER_MEDIA_TYPE
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_SHELL = ("/bin/sh", "-c")
@@ -40,7 +40,7 @@ CONFIG_KEYS = (
 )
 _PLATFORM_KEYS = ("architecture", "os", "os.version", "os.features", "variant")
 _LAYER_TYPES = {
-    "application/vnd.docker.image.rootfs.diff.tar.gzip": "application/vnd.oci.image.layer.v1.tar+gzip",
+    "application/vnd.docker.image.rootfs.diff.tar.gzip": LAYER_MEDIA_TYPE,
     "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip": (
         "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
     ),

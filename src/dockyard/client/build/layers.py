@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import IO, cast
 
 from dockyard.client.blobstore import BlobStore
-from dockyard.client.errors import BuildError
 from dockyard.client.build.tree import BLOCK, CHAR, DIR, FIFO, FILE, SYMLINK, DiskFile, Node
+from dockyard.client.errors import BuildError
 
 MEDIA_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip"
 GZIP_LEVEL = 6
@@ -91,7 +91,9 @@ def write_layer(blobs: BlobStore, entries: list[tuple[str, Node]], mtime: int) -
                     continue
                 if not isinstance(node.source, DiskFile):
                     raise BuildError(f"internal error: no content for /{path}")
-                with node.source.path.open("rb") as content:
+                # O_NOFOLLOW: a context file swapped for a link cannot pull in outside files
+                fd = os.open(node.source.path, os.O_RDONLY | os.O_NOFOLLOW)
+                with os.fdopen(fd, "rb") as content:
                     info.size = os.fstat(content.fileno()).st_size
                     tar.addfile(info, content)
         packed.close()

@@ -63,7 +63,9 @@ class _Word:
             ch = self.scan.peek()
             if not ch:
                 if stop:
-                    raise SubstitutionError(f"unexpected end of statement while looking for {stop!r}")
+                    raise SubstitutionError(
+                        f"unexpected end of statement while looking for {stop!r}"
+                    )
                 return "".join(out)
             if stop and ch == stop:
                 self.scan.next()

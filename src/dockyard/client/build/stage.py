@@ -90,13 +90,11 @@ class Stage:
     def _onbuild_triggers(self, line: int) -> None:
         triggers = list(self.image.config.pop("OnBuild", None) or [])
         for text in triggers:
-            where = f"{self.env.dockerfile.name}:{line}"
-            try:
-                trigger = df.parse_line(str(text), line, self.env.dockerfile.name)
-            except BuildError as exc:
-                raise BuildError(f"{where}: ONBUILD trigger {text!r} of the base image: {exc}")
             self.env.progress(f"[{self.label}] ONBUILD {text}")
-            self.dispatch(trigger)
+            try:
+                self.dispatch(df.parse_line(str(text), line, self.env.dockerfile.name))
+            except BuildError as exc:
+                raise BuildError(f"{exc} (in the base image's ONBUILD {text!r})") from None
 
     def where(self, instruction: df.Instruction) -> str:
         return self.env.dockerfile.where(instruction)
@@ -104,7 +102,9 @@ class Stage:
     def dispatch(self, instruction: df.Instruction) -> None:
         handler = getattr(self, f"_do_{instruction.keyword.lower()}", None)
         if handler is None:
-            raise BuildError(f"{self.where(instruction)}: {instruction.keyword} is not allowed here")
+            raise BuildError(
+                f"{self.where(instruction)}: {instruction.keyword} is not allowed here"
+            )
         own_flags = ("COPY", "ADD", "HEALTHCHECK", "RUN")
         if instruction.flags and instruction.keyword not in own_flags:
             instruction.flag_values(self.where(instruction), set())
@@ -138,7 +138,9 @@ class Stage:
     def _do_arg(self, instruction: df.Instruction) -> None:
         where = self.where(instruction)
         shown = []
-        for name, default in df.arg_definitions(instruction.args, self.env.dockerfile.escape, where):
+        for name, default in df.arg_definitions(
+            instruction.args, self.env.dockerfile.escape, where
+        ):
             value = self.env.build_arg(name)
             if value is None and default is not None:
                 value = self.word(default, where)
@@ -209,9 +211,13 @@ class Stage:
         self._layer(entries, created_by)
 
     def _owner(self, spec: object, where: str) -> tuple[int, int] | None:
+        """The ``USER`` as numbers; root when the image cannot say (as docker's legacy builder)."""
         if not spec:
             return None
-        return resolve_owner(str(spec), self.tree, self.env.contents, where)
+        try:
+            return resolve_owner(str(spec), self.tree, self.env.contents, where)
+        except BuildError:
+            return None
 
     def _do_expose(self, instruction: df.Instruction) -> None:
         where = self.where(instruction)
@@ -284,8 +290,8 @@ class Stage:
     def _do_healthcheck(self, instruction: df.Instruction) -> None:
         where = self.where(instruction)
         flags = instruction.flag_values(where, _HEALTH_FLAGS)
-        kind, _, rest = instruction.args.partition(" ")
-        kind = kind.upper()
+        kind, *more = instruction.args.split(None, 1) or [""]
+        kind, rest = kind.upper(), more[0] if more else ""
         if kind == "NONE":
             if rest.strip() or flags:
                 raise BuildError(f"{where}: HEALTHCHECK NONE takes no arguments or options")

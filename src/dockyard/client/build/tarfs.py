@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import IO
 
 from dockyard.client.blobstore import BlobStore
-from dockyard.client.errors import BuildError
 from dockyard.client.build.tree import (
     BLOCK,
     CHAR,
@@ -33,6 +32,7 @@ from dockyard.client.build.tree import (
     norm,
     parent,
 )
+from dockyard.client.errors import BuildError
 
 _WHITEOUT = ".wh."
 _OPAQUE = ".wh..wh..opq"

@@ -269,6 +269,25 @@ SCHEMAS: dict[str, Schema] = {
         group_name=STRING,
         permission={"type": "string", "enum": ["read", "write", "admin"]},
     ),
+    "Collaborator": obj(
+        ["user", "permission", "created_at"],
+        user={"type": "string", "description": "The collaborator's username."},
+        permission={"type": "string", "enum": ["read", "write", "admin"]},
+        created_at=TIME,
+    ),
+    "CollaboratorAdd": obj(
+        ["user"],
+        user={"type": "string", "description": "The username of the user to add."},
+        permission={
+            "type": "string",
+            "enum": ["read", "write", "admin"],
+            "default": "write",
+            "description": "read: pull; write: pull, push; admin: pull, push, delete, settings.",
+        },
+    ),
+    "CollaboratorPermission": obj(
+        ["permission"], permission={"type": "string", "enum": ["read", "write", "admin"]}
+    ),
     "Repository": obj(
         [
             "user",
@@ -306,8 +325,9 @@ SCHEMAS: dict[str, Schema] = {
         date_registered=TIME,
         affiliation={
             "type": "string",
-            "enum": ["owner", "member", ""],
-            "description": "The caller's relation to the namespace.",
+            "enum": ["owner", "member", "collaborator", ""],
+            "description": "The caller's relation to the repository: owner, member (of the "
+            "organization or one of its teams), collaborator (of a personal repository).",
         },
         has_starred={"type": "boolean", "description": "Whether the caller starred it."},
         full_description=STRING,
@@ -473,7 +493,9 @@ SCHEMAS: dict[str, Schema] = {
         timestamp=TIME,
     ),
 }
-for _item in ("AccessToken", "Member", "Team", "TeamPermission", "Repository", "Tag"):
+for _item in ("AccessToken", "Member", "Team", "TeamPermission", "Collaborator"):
+    SCHEMAS[f"{_item}Page"] = page_of(_item)
+for _item in ("Repository", "Tag"):
     SCHEMAS[f"{_item}Page"] = page_of(_item)
 for _item in ("SearchResult", "Webhook", "Delivery", "AuditEvent"):
     SCHEMAS[f"{_item}Page"] = page_of(_item)
@@ -890,6 +912,45 @@ def _paths() -> dict[str, Schema]:
                 errors=W,
             )
         },
+        f"{repository}/collaborators": {
+            "get": operation(
+                "List the collaborators of a personal repository (its owner)",
+                "Repositories",
+                {"200": json_response("Every collaborator, by name.", ref("CollaboratorPage"))},
+                description=COLLABORATORS,
+                parameters=REPO,
+                errors=("400", "401", "403", "404"),
+            ),
+            "post": operation(
+                "Add a collaborator (the repository's owner)",
+                "Repositories",
+                {"201": json_response("Added.", ref("Collaborator"))},
+                description="409 when the user is a collaborator already (`PUT` changes the "
+                "permission). Recorded in the audit log (`repo.collaborator.add`).",
+                parameters=REPO,
+                request=body(ref("CollaboratorAdd")),
+                errors=W,
+            ),
+        },
+        f"{repository}/collaborators/{{username}}": {
+            "put": operation(
+                "Change a collaborator's permission (the repository's owner)",
+                "Repositories",
+                {"200": json_response("Changed.", ref("Collaborator"))},
+                description="Recorded in the audit log (`repo.collaborator.change`).",
+                parameters=[*REPO, USERNAME],
+                request=body(ref("CollaboratorPermission")),
+                errors=W,
+            ),
+            "delete": operation(
+                "Remove a collaborator (the repository's owner)",
+                "Repositories",
+                {"204": no_content("Removed.")},
+                description="Recorded in the audit log (`repo.collaborator.remove`).",
+                parameters=[*REPO, USERNAME],
+                errors=W,
+            ),
+        },
         "/v2/namespaces/{namespace}/repositories/{repository}/tags": tag_list,
         "/v2/namespaces/{namespace}/repositories/{repository}/tags/{tag}": one_tag,
         f"{repository}/tags/": tag_list,
@@ -1082,6 +1143,12 @@ def _paths() -> dict[str, Schema]:
     }
 
 
+COLLABORATORS = (
+    "Collaborators share a repository of a user's namespace: `read` pulls, `write` pulls and "
+    "pushes, `admin` also deletes and changes settings and webhooks. Only the owner (or a site "
+    "administrator) manages them, with a password login or an `admin` access token. "
+    "Organizations' repositories are shared with teams (`groups`) instead: 400."
+)
 WEBHOOK_ID = path_param("webhook_id", "A webhook's id.", {"type": "integer", "minimum": 0}, 1)
 SEARCH_SECURITY: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}, {"basicAuth": []}]
 
@@ -1089,7 +1156,10 @@ TAGS = [
     {"name": "Accounts", "description": "Sign-up, login and profiles."},
     {"name": "Access tokens", "description": "Personal access tokens, for `docker login` too."},
     {"name": "Organizations", "description": "Organizations, members and teams (`groups`)."},
-    {"name": "Repositories", "description": "Repositories, their settings and team access."},
+    {
+        "name": "Repositories",
+        "description": "Repositories, their settings, team access and collaborators.",
+    },
     {"name": "Tags", "description": "Tags with their images."},
     {"name": "Stars", "description": "Starring repositories."},
     {"name": "Search", "description": "Search, also for `docker search`."},

@@ -7,6 +7,7 @@ from starlette.routing import Route
 from dockyard.web.api import (
     access_tokens,
     audit,
+    collaborators,
     docs,
     orgs,
     repositories,
@@ -51,6 +52,16 @@ ROUTES = [
         "/v2/repositories/{namespace}/{repository}/groups/{group}",
         repositories.group,
         methods=["DELETE"],
+    ),
+    Route(
+        "/v2/repositories/{namespace}/{repository}/collaborators",
+        collaborators.collaborators,
+        methods=["GET", "POST"],
+    ),
+    Route(
+        "/v2/repositories/{namespace}/{repository}/collaborators/{username}",
+        collaborators.collaborator,
+        methods=["PUT", "DELETE"],
     ),
     Route(
         "/v2/repositories/{namespace}/{repository}/webhooks/",

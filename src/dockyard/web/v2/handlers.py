@@ -55,7 +55,9 @@ async def blob(request: Request) -> Response:
         return Response(status_code=202, headers={"Content-Length": "0"})
     await authorize(request, check_name(name), PULL)
     location = await registry.blobs.locate(name, digest)
-    return blob_response(request, location, registry.blobs.storage, head=request.method == "HEAD")
+    head = request.method == "HEAD"
+    redirect = None if head else await registry.blobs.download_url(location)
+    return blob_response(request, location, registry.blobs.storage, head=head, redirect=redirect)
 
 
 # --- uploads -----------------------------------------------------------------------------

@@ -41,10 +41,23 @@ def blob_headers(location: BlobLocation) -> dict[str, str]:
 
 
 def blob_response(
-    request: Request, location: BlobLocation, storage: StorageDriver, *, head: bool
+    request: Request,
+    location: BlobLocation,
+    storage: StorageDriver,
+    *,
+    head: bool,
+    redirect: str | None = None,
 ) -> Response:
-    """The blob's bytes (or headers only), honouring a single ``Range``."""
+    """The blob's bytes (or headers only), honouring a single ``Range``.
+
+    With ``redirect`` (a presigned URL) a GET is answered 307 to it: the client fetches the
+    bytes (and its ``Range``) from object storage.
+    """
     headers = blob_headers(location)
+    if redirect is not None and not head:
+        # The URL expires: the redirect itself must not be cached like the blob is.
+        headers.update({"Location": redirect, "Cache-Control": "no-store", "Content-Length": "0"})
+        return Response(status_code=307, headers=headers)
     if head:
         headers["Content-Length"] = str(location.size)
         return Response(status_code=200, headers=headers, media_type="application/octet-stream")

@@ -1,14 +1,17 @@
 """A repository's settings, for its administrators: descriptions, visibility, team
-permissions, webhooks, deletion."""
+permissions (organizations) or collaborators (personal repositories), webhooks, deletion."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 
 from dockyard.hub.catalog import RepositoryView
+from dockyard.hub.collaborators import PERMISSIONS
 from dockyard.hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from dockyard.hub.webhooks import EVENTS
+from dockyard.metadata.collaborator_store import CollaboratorRecord
 from dockyard.metadata.hub_store import TeamRecord
+from dockyard.oci.names import OFFICIAL_NAMESPACE
 from dockyard.web.state import base_url, client_address, registry_services
 from dockyard.web.ui.context import Visit
 from dockyard.web.ui.errors import page
@@ -69,13 +72,16 @@ async def delete(visit: Visit) -> Response:
 
 @page
 async def collaborators(visit: Visit) -> Response:
-    """``GET``/``POST .../settings/collaborators``: team permissions (organizations)."""
+    """``GET``/``POST .../settings/collaborators``: team permissions (organizations) or
+    collaborators (personal repositories)."""
     if visit.principal is None:
         return visit.login_redirect()
     name, view = await _administered(visit)
     namespace = name.split("/", 1)[0]
     record = await visit.ui.profiles.namespace(namespace)
     is_org = record is not None and record.kind == "organization"
+    if record is not None and record.kind == "user" and namespace != OFFICIAL_NAMESPACE:
+        return await _personal_collaborators(visit, name, view)
     error = ""
     status = 200
     if visit.request.method == "POST":
@@ -111,6 +117,43 @@ async def collaborators(visit: Visit) -> Response:
         "repo_collaborators.html", status=status, name=name, view=view,
         section="collaborators", is_org=is_org, permissions=permissions, teams=teams,
         may_manage=may_manage, error=error,
+    )  # fmt: skip
+
+
+async def _personal_collaborators(visit: Visit, name: str, view: RepositoryView) -> Response:
+    """The collaborators of a personal repository: its owner (or a site admin) manages them."""
+    principal = visit.principal
+    assert principal is not None
+    service = visit.hub.collaborators
+    may_manage = principal.is_admin or principal.username == name.split("/", 1)[0]
+    error = ""
+    status = 200
+    if visit.request.method == "POST":
+        form = await visit.form()
+        action = form.get("action", "add")
+        username = form.get("username").strip().lower()
+        permission = form.get("permission")
+        address = client_address(visit.request)
+        try:
+            if action == "remove":
+                await service.remove(principal, name, username, address=address)
+                message = f"{username} is no longer a collaborator."
+            elif action == "change":
+                await service.change(principal, name, username, permission, address=address)
+                message = f"{username} now has {permission} access."
+            else:
+                await service.add(principal, name, username, permission, address=address)
+                message = f"{username} is now a collaborator with {permission} access."
+            return visit.redirect(settings_url(name, "collaborators"), message)
+        except (ValidationFailed, NotFound, Conflict) as exc:
+            error, status = exc.message, 400
+    listed: list[CollaboratorRecord] = []
+    if may_manage:
+        listed = await service.collaborators(principal, name)
+    return visit.render(
+        "repo_collaborators.html", status=status, name=name, view=view,
+        section="collaborators", is_org=False, is_personal=True, collaborators=listed,
+        choices=PERMISSIONS, may_manage=may_manage, error=error,
     )  # fmt: skip
 
 
