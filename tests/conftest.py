@@ -81,6 +81,14 @@ def app_backend(config: pytest.Config) -> str:
     return "sqlite"
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``storage_driver``: filesystem and memory in turn, or only the driver ``--storage`` names."""
+    if "storage_driver" in metafunc.fixturenames:
+        chosen = metafunc.config.getoption("--storage") or os.environ.get("DOCKYARD_TEST_STORAGE")
+        drivers = [app_storage(metafunc.config)] if chosen else ["filesystem", "memory"]
+        metafunc.parametrize("storage_driver", drivers)
+
+
 def app_storage(config: pytest.Config) -> str:
     """The storage driver of the app under test: ``filesystem`` (default), ``memory``, ``s3``."""
     chosen = config.getoption("--storage")
@@ -96,19 +104,8 @@ def _app_storage_settings(request: pytest.FixtureRequest) -> dict[str, object]:
     driver = app_storage(request.config)
     if driver != "s3":
         return {"driver": driver, "fsync": False}
-    server = request.getfixturevalue("moto_server")
-    config = server.config(server.new_bucket())
-    return {
-        "driver": "s3",
-        "s3": {
-            "bucket": config.bucket,
-            "endpoint_url": config.endpoint_url,
-            "region": config.region,
-            "access_key_id": config.access_key_id,
-            "secret_access_key": config.secret_access_key,
-            "addressing_style": config.addressing_style,
-        },
-    }
+    server: MotoServer = request.getfixturevalue("moto_server")
+    return server.storage_settings()
 
 
 def _app_database_url(request: pytest.FixtureRequest) -> str | None:

@@ -25,10 +25,13 @@ from tests.support.oci import (
 DATA = bytes(range(256)) * 4 + b"tail of the blob"
 
 
-@pytest.fixture(params=["filesystem", "memory"])
-def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
-    """The shared test settings, on each storage driver in turn."""
-    storage = settings.storage.model_copy(update={"driver": request.param})
+@pytest.fixture
+def settings(settings: Settings, storage_driver: str) -> Settings:
+    """The shared test settings, on each storage driver in turn (only the one ``--storage``
+    names when it is given)."""
+    if settings.storage.driver == storage_driver:
+        return settings
+    storage = settings.storage.model_copy(update={"driver": storage_driver})
     return settings.model_copy(update={"storage": storage})
 
 

@@ -95,6 +95,22 @@ class MotoServer:
         }
         return S3Config(**values)  # type: ignore[arg-type]
 
+    def storage_settings(self, **s3: object) -> dict[str, object]:
+        """``storage`` settings of an app on a fresh bucket here (``s3``: more S3 settings)."""
+        config = self.config(self.new_bucket())
+        return {
+            "driver": "s3",
+            "s3": {
+                "bucket": config.bucket,
+                "endpoint_url": config.endpoint_url,
+                "region": config.region,
+                "access_key_id": config.access_key_id,
+                "secret_access_key": config.secret_access_key,
+                "addressing_style": config.addressing_style,
+                **s3,
+            },
+        }
+
     def new_bucket(self) -> str:
         """Create an empty bucket with a fresh name."""
         name = f"dky-{uuid.uuid4().hex[:20]}"

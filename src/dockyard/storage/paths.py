@@ -5,7 +5,7 @@ Layout::
     blobs/<algorithm>/<first two hex chars>/<encoded>/data
     uploads/<upload id>/...            (driver-specific)
     cache/layer-files/v1/<algorithm>/<first two hex chars>/<encoded>.json
-    health/probe                       (never written: readiness checks stat it)
+    health/                            (never written: readiness checks list it)
 
 A valid key is slash-separated components matching ``[A-Za-z0-9_][A-Za-z0-9._-]*``: no empty
 component, no ``.`` or ``..``, nothing absolute. Drivers refuse other keys.
@@ -45,6 +45,10 @@ def layer_listing_key(digest: Digest) -> str:
     return f"cache/layer-files/v1/{digest.algorithm}/{digest.encoded[:2]}/{digest.encoded}.json"
 
 
-def health_probe_key() -> str:
-    """A key readiness checks ``stat`` (it need not exist) to see that storage answers."""
-    return "health/probe"
+def health_probe_prefix() -> str:
+    """A folder readiness checks list (it holds nothing) to see that storage answers.
+
+    A listing, unlike a ``stat`` (an S3 HEAD has no error body), tells a missing bucket
+    from a missing key.
+    """
+    return "health"

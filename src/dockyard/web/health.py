@@ -63,7 +63,8 @@ async def _database(db: Database) -> None:
 
 
 async def _storage(storage: StorageDriver) -> None:
-    await storage.stat(paths.health_probe_key())
+    async for _key in storage.list(paths.health_probe_prefix()):
+        break
 
 
 ROUTES = [
