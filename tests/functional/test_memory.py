@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,7 +63,6 @@ def warm_up(client: httpx.Client) -> None:
 def test_large_chunked_upload_keeps_server_memory_bounded(tmp_path: Path) -> None:
     """512 MiB in chunked PATCHes; then, after a restart (no hash state), the PUT re-hashes
     the data from storage; then the blob is downloaded. None of it may buffer the blob."""
-    started = time.monotonic()
     data_dir = tmp_path / "data"
     hasher = hashlib.sha256()
     per_patch = BLOB_SIZE // MiB // PATCHES
@@ -121,5 +119,3 @@ def test_large_chunked_upload_keeps_server_memory_bounded(tmp_path: Path) -> Non
             f"server peak RSS grew by {grown / MiB:.0f} MiB while {stage} "
             f"a {BLOB_SIZE / MiB:.0f} MiB blob"
         )
-    elapsed = time.monotonic() - started
-    assert elapsed < 60, f"took {elapsed:.1f} s"

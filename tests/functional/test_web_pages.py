@@ -4,7 +4,6 @@ repository, tag and layer pages, error pages, and the speed of a repository with
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -618,7 +617,8 @@ def test_unexpected_errors_are_pages_without_traces(
 
 
 # --- speed -------------------------------------------------------------------------------------
-def test_a_thousand_tags_render_fast_and_paginate(client: TestClient) -> None:
+def test_a_thousand_tags_paginate_server_side(client: TestClient) -> None:
+    """Only one page of tags is rendered (speed is measured in bench/, not asserted here)."""
     push(client, "alice/big", "seed")
 
     async def add_tags() -> None:
@@ -641,16 +641,10 @@ def test_a_thousand_tags_render_fast_and_paginate(client: TestClient) -> None:
             )  # fmt: skip
 
     run(client, add_tags)
-    client.get("/r/alice/big")  # warm up
-    timings = []
-    for _ in range(5):
-        started = time.perf_counter()
-        page = client.get("/r/alice/big")
-        timings.append(time.perf_counter() - started)
+    page = client.get("/r/alice/big")
     assert page.status_code == 200
     assert "of 1001 tags" in page.text
     assert page.text.count('class="tag-group"') == 25
-    assert min(timings) < 0.2, timings
     last = client.get("/r/alice/big?page=41")
     assert last.text.count('class="tag-group"') == 1
 

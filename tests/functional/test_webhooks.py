@@ -364,14 +364,12 @@ def test_a_delivery_claimed_by_a_dead_node_is_sent_after_its_lease(
                 functools.partial(store.claim, limit=10, lease=timedelta(seconds=1)),
             )
             assert len(claimed) == 1
-        started = time.monotonic()
         with auth_client(hook_settings(settings, tmp_path)) as client:
             alice = hub_login(client, "alice")
             [delivery] = settled(client, alice, hook["id"])
     assert receiver.count() == 1
     assert delivery["id"] == claimed[0].id
     assert (delivery["status"], delivery["attempts"]) == ("delivered", 2)
-    assert time.monotonic() - started < 10
 
 
 # --- management -----------------------------------------------------------------------------------
