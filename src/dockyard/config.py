@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_serializer, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -41,11 +48,25 @@ class S3StorageSettings(BaseModel):
     #: Endpoint written into presigned URLs when clients reach S3 by another address than
     #: Dockyard does (default: endpoint_url).
     public_endpoint_url: str | None = None
-    #: Size of the objects uploads are cut into, in bytes (5 MiB to 1 GiB). Each PATCH
-    #: holds up to about twice this in memory; a blob may have at most 10,000 of them.
+    #: Size of the objects uploads are cut into, in bytes (5 MiB to 1 GiB). A PATCH in
+    #: progress holds up to about three times this in memory; a blob may have at most
+    #: 10,000 of them (about 78 GiB at the default).
     part_size: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024, le=1024 * 1024 * 1024)
     #: Connections to S3 kept open (and S3 requests in flight) per server process.
     max_connections: int = Field(default=32, ge=1, le=1024)
+
+    @field_validator(
+        "endpoint_url",
+        "region",
+        "access_key_id",
+        "secret_access_key",
+        "session_token",
+        "public_endpoint_url",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_serializer("secret_access_key", "session_token", when_used="json")
     def _reveal(self, value: SecretStr | None) -> str | None:
@@ -175,7 +196,11 @@ class Settings(BaseSettings):
     """Everything Dockyard can be configured with."""
 
     model_config = SettingsConfigDict(
-        env_prefix="DOCKYARD_", env_nested_delimiter="__", extra="forbid"
+        env_prefix="DOCKYARD_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        # Errors name the bad setting without echoing input (secret keys, database passwords).
+        hide_input_in_errors=True,
     )
 
     host: str = "127.0.0.1"

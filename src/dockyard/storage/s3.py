@@ -7,11 +7,10 @@ complete an upload another node began; completing is a server-side multipart cop
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator
 from functools import partial
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from dockyard.storage import paths
 from dockyard.storage.interface import (
@@ -23,7 +22,6 @@ from dockyard.storage.interface import (
     UploadOffsetMismatch,
 )
 from dockyard.storage.s3_client import (
-    MAX_COPY_SIZE,
     MAX_PARTS,
     S3Config,
     call,
@@ -31,6 +29,7 @@ from dockyard.storage.s3_client import (
     is_range_error,
     make_client,
 )
+from dockyard.storage.s3_multipart import FAN_OUT, Multipart, bounded
 from dockyard.storage.s3_uploads import (
     MARKER,
     Segment,
@@ -43,16 +42,11 @@ from dockyard.storage.s3_uploads import (
 
 if TYPE_CHECKING:
     from types_boto3_s3.client import S3Client
-    from types_boto3_s3.type_defs import CompletedPartTypeDef
 
 __all__ = ["S3Config", "S3Driver"]
 
-T = TypeVar("T")
-
 _READ_CHUNK = 1 << 20
 _CONTENT_TYPE = "application/octet-stream"
-#: Requests one driver call runs at once (part copies, deletes).
-_FAN_OUT = 8
 
 
 class S3Driver(StorageDriver):
@@ -109,7 +103,7 @@ class S3Driver(StorageDriver):
         if not full_keys:
             return
         *first, last = full_keys  # the marker: deleted last, so nothing is left unnamed
-        await _bounded([partial(self._delete_key, k) for k in first], limit=_FAN_OUT)
+        await bounded([partial(self._delete_key, k) for k in first], limit=FAN_OUT)
         await self._delete_key(last)
 
     async def _delete_key(self, full_key: str) -> None:
@@ -261,7 +255,7 @@ class S3Driver(StorageDriver):
     async def _assemble(self, state: UploadState, target: str) -> None:
         """Make ``target`` from the segments: one copy, one PUT, or a multipart copy."""
         segments, tail = state.segments, state.tail
-        if len(segments) == 1 and segments[0].size <= MAX_COPY_SIZE:
+        if len(segments) == 1:
             await call(
                 self._client.copy_object,
                 Bucket=self.bucket,
@@ -291,13 +285,13 @@ class S3Driver(StorageDriver):
             Key=target,
             ContentType=_CONTENT_TYPE,
         )
-        multipart = _Multipart(self._client, self.bucket, target, created["UploadId"])
+        multipart = Multipart(self._client, self.bucket, target, created["UploadId"])
         try:
             jobs = [
                 partial(multipart.copy_part, number, segment.key)
                 for number, segment in enumerate(sealed, start=1)
             ]
-            parts = await _bounded(jobs, limit=_FAN_OUT)
+            parts = await bounded(jobs, limit=FAN_OUT)
             if state.tail:
                 parts.append(
                     await multipart.upload_part(len(parts) + 1, await self._join(state.tail))
@@ -313,44 +307,3 @@ class S3Driver(StorageDriver):
         keys = [full_key async for full_key, _size in self._list(root)]
         if keys:
             await self._delete_all(deletion_order(root, keys))
-
-
-class _Multipart:
-    """One S3 multipart upload into ``key``."""
-
-    def __init__(self, client: S3Client, bucket: str, key: str, upload_id: str) -> None:
-        self._client = client
-        self._where = {"Bucket": bucket, "Key": key, "UploadId": upload_id}
-        self._bucket = bucket
-
-    async def copy_part(self, number: int, source: str) -> CompletedPartTypeDef:
-        copied = await call(
-            self._client.upload_part_copy,
-            **self._where,
-            PartNumber=number,
-            CopySource={"Bucket": self._bucket, "Key": source},
-        )
-        return {"PartNumber": number, "ETag": copied["CopyPartResult"]["ETag"]}
-
-    async def upload_part(self, number: int, data: bytes) -> CompletedPartTypeDef:
-        sent = await call(self._client.upload_part, **self._where, PartNumber=number, Body=data)
-        return {"PartNumber": number, "ETag": sent["ETag"]}
-
-    async def complete(self, parts: list[CompletedPartTypeDef]) -> None:
-        await call(
-            self._client.complete_multipart_upload, **self._where, MultipartUpload={"Parts": parts}
-        )
-
-    async def abort(self) -> None:
-        await call(self._client.abort_multipart_upload, **self._where)
-
-
-async def _bounded(jobs: Sequence[Callable[[], Awaitable[T]]], *, limit: int) -> list[T]:
-    """Run ``jobs`` with at most ``limit`` at once; their results in order."""
-    semaphore = asyncio.Semaphore(limit)
-
-    async def run(job: Callable[[], Awaitable[T]]) -> T:
-        async with semaphore:
-            return await job()
-
-    return list(await asyncio.gather(*(run(job) for job in jobs)))

@@ -28,8 +28,6 @@ MiB = 1 << 20
 MIN_PART_SIZE = 5 * MiB
 #: S3's most parts in one multipart upload.
 MAX_PARTS = 10_000
-#: Largest object one CopyObject / UploadPartCopy copies.
-MAX_COPY_SIZE = 5 * 1024 * MiB
 
 _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 _NO_RANGE_CODES = frozenset({"416", "InvalidRange"})
