@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages the end-to-end tests drive: a Docker engine, skopeo, podman,
-# the reference registry, wrk (the benchmark), PostgreSQL and Chromium (the web page tests,
-# through Playwright; never `playwright install`). Runs apt-get only for what is missing, and
-# only as root; elsewhere it says what is missing and the tests that need it skip (fail under
-# CI=true).
+# the reference registry, wrk (the benchmark), PostgreSQL, nginx (the multi-node tests) and
+# Chromium (the web page tests, through Playwright; never `playwright install`). Runs apt-get
+# only for what is missing, and only as root; elsewhere it says what is missing and the tests
+# that need it skip (fail under CI=true).
 set -euo pipefail
 
 declare -A wanted=(
@@ -15,6 +15,7 @@ declare -A wanted=(
   [wrk]=wrk
   [chromium]=chromium
   [/usr/lib/postgresql/15/bin/initdb]=postgresql
+  [/usr/sbin/nginx]=nginx
 )
 
 missing=()
