@@ -227,7 +227,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
             await storage.close()
             await db.close()
 
-    return Starlette(
+    app = Starlette(
         routes=[*HEALTH_ROUTES, *TOKEN_ROUTES, *API_ROUTES, *V2_ROUTES, *UI_ROUTES],
         middleware=[Middleware(RegistryHeaders)],
         exception_handlers={
@@ -241,6 +241,8 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
         },
         lifespan=lifespan,
     )
+    app.state.trusted_proxies = tuple(settings.trusted_proxies)
+    return app
 
 
 def create_app_from_env() -> Starlette:

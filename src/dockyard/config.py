@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import (
     BaseModel,
     Field,
+    IPvAnyNetwork,
     SecretStr,
     field_serializer,
     field_validator,
@@ -212,6 +213,8 @@ class Settings(BaseSettings):
     tls_key: Path | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     workers: int = Field(default=1, ge=1, le=64)
+    #: Addresses or networks of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed.
+    trusted_proxies: list[IPvAnyNetwork] = []
     storage: StorageSettings = StorageSettings()
     registry: RegistrySettings = RegistrySettings()
     auth: AuthSettings = AuthSettings()

@@ -18,7 +18,7 @@ from dockyard.hub.images import ImageService
 from dockyard.hub.profiles import ProfileService
 from dockyard.hub.service import HubServices
 from dockyard.metadata.hub_store import UserRecord
-from dockyard.web.state import auth_services
+from dockyard.web.state import auth_services, request_host
 from dockyard.web.ui.forms import Form, read_form
 from dockyard.web.ui.render import build_environment
 from dockyard.web.ui.session import CSRF_FIELD, Session, SessionCodec, check_csrf
@@ -86,7 +86,7 @@ class Visit:
     @property
     def host(self) -> str:
         """The host (and port) the page was requested with, for ``docker`` commands."""
-        return self.request.headers.get("host") or f"{self.request.url.netloc}"
+        return request_host(self.request)
 
     def context(self, **values: Any) -> dict[str, Any]:
         """The variables every template gets, plus ``values``."""

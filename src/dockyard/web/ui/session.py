@@ -19,6 +19,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
+from dockyard.web.state import request_scheme
+
 COOKIE = "dockyard_session"
 #: How long a session lasts after signing in, in seconds.
 MAX_AGE = 14 * 24 * 3600
@@ -112,7 +114,7 @@ class SessionCodec:
             path="/",
             httponly=True,
             samesite="lax",
-            secure=request.url.scheme == "https",
+            secure=request_scheme(request) == "https",
         )
 
 
