@@ -21,10 +21,16 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The registry protocol suite, once more on PostgreSQL + S3 (the scale-out configuration).
+SCALEOUT_SUITE := tests/functional/test_blobs.py tests/functional/test_uploads.py \
+	tests/functional/test_manifests.py tests/functional/test_tags_catalog.py \
+	tests/functional/test_referrers.py tests/functional/test_errors_names.py
+
 test: $(STAMP)
 	bash scripts/install-test-deps.sh
 	$(MAKE) lint
 	$(BIN)/pytest
+	$(BIN)/pytest -p no:cacheprovider --postgres --storage s3 $(SCALEOUT_SUITE)
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit tests/functional
