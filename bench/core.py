@@ -34,6 +34,8 @@ class Profile:
     list_repos: int
     list_repeats: int
     page_size: int
+    ui_tags: int
+    ui_requests: int
     populate_concurrency: int
     populate_seconds: float
     concurrent_clients: int
@@ -60,6 +62,8 @@ FULL = Profile(
     list_repos=10_000,
     list_repeats=20,
     page_size=100,
+    ui_tags=1000,
+    ui_requests=50,
     populate_concurrency=16,
     populate_seconds=1200,
     concurrent_clients=50,
@@ -86,6 +90,8 @@ QUICK = Profile(
     list_repos=60,
     list_repeats=3,
     page_size=50,
+    ui_tags=60,
+    ui_requests=5,
     populate_concurrency=8,
     populate_seconds=60,
     concurrent_clients=50,
@@ -161,6 +167,8 @@ class Bench:
             "tags": f"{profile.list_tags:,}",
             "repos": f"{profile.list_repos:,}",
             "page": str(profile.page_size),
+            "uitags": f"{profile.ui_tags:,}",
+            "uireqs": str(profile.ui_requests),
             "populate": str(profile.populate_concurrency),
             "layers": str(profile.docker_layers),
             "image": size_label(profile.docker_layers * profile.docker_layer_size),

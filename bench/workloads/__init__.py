@@ -19,6 +19,7 @@ ORDER = (
     "manifest-get",
     "manifest-get-auth",
     "tags-list",
+    "ui-tags-page",
     "catalog",
     "concurrent-push",
     "docker",

@@ -1,9 +1,11 @@
-"""Listing workloads: tags list and catalog at 10,000 entries, one page and a full walk."""
+"""Listing workloads: tags list and catalog at 10,000 entries, one page and a full walk; the
+web page of a repository with 1,000 tags (Dockyard only)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -18,6 +20,7 @@ from bench.report import Target
 from bench.servers import Server
 
 TAGS_REPO = "bench/tags"
+UI_TAGS_REPO = "bench/uitags"
 CATALOG_PREFIX = "catalog/r"
 
 Job = Callable[[], Awaitable[None]]
@@ -129,11 +132,65 @@ def _measure_tags(bench: Bench, server: Server, _: object) -> Measured:
     return measured
 
 
-def _tag_job(http: httpx.AsyncClient, image: SmallImage, tag: str) -> Job:
+def _tag_job(
+    http: httpx.AsyncClient, image: SmallImage, tag: str, repository: str = TAGS_REPO
+) -> Job:
     async def job() -> None:
-        await aclient.put_manifest(http, TAGS_REPO, tag, image.manifest.data)
+        await aclient.put_manifest(http, repository, tag, image.manifest.data)
 
     return job
+
+
+# --- repository web page ---------------------------------------------------------------------
+def _percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of ``values`` (non-empty)."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(fraction * len(ordered))))
+    return ordered[rank - 1]
+
+
+def _measure_ui_tags(bench: Bench, server: Server, _: object) -> Measured:
+    """GET ``/r/<ns>/<repo>`` (the open registry: no session) of a repository with many tags."""
+    count = bench.profile.ui_tags
+    requests = bench.profile.ui_requests
+    image = small_image("uitags")
+    tags = [f"ui-{number:05d}" for number in range(count)]
+    with RegistryClient("127.0.0.1", server.port) as client:
+        client.push_image(UI_TAGS_REPO, image, tags[0])
+
+    def jobs(http: httpx.AsyncClient) -> list[Job]:
+        return [_tag_job(http, image, tag, UI_TAGS_REPO) for tag in tags[1:]]
+
+    outcome = _populate(bench, server, jobs)
+    target = f"/r/{UI_TAGS_REPO}"
+    headers = {"Accept": "text/html"}
+    times: list[float] = []
+    size = 0
+    with RegistryClient("127.0.0.1", server.port) as client:
+        # One unmeasured request: it checks the page and warms the template cache.
+        first = client.request("GET", target, headers=headers)
+        body = first.body.decode("utf-8", "replace")
+        if "text/html" not in (first.header("content-type") or "") or f"{target}/tags/" not in body:
+            raise RegistryError(f"GET {target} is not the repository page with its tags")
+        for _ in range(requests):
+            started = time.perf_counter()
+            response = client.request("GET", target, headers=headers)
+            times.append((time.perf_counter() - started) * 1000)
+            size = len(response.body)
+    return Measured(
+        {"p50_ms": _percentile(times, 0.5), "p99_ms": _percentile(times, 0.99)},
+        {
+            "path": target,
+            "requests": requests,
+            "page_bytes": size,
+            "ms_each": [round(value, 1) for value in times],
+            "populate": {
+                "tags": count,
+                "seconds": round(outcome.seconds, 2),
+                "manifest_puts_per_sec": round(outcome.done / outcome.seconds, 1),
+            },
+        },
+    )
 
 
 # --- catalog ---------------------------------------------------------------------------------
@@ -178,6 +235,30 @@ LISTING_NOTE = (
 )
 
 WORKLOADS = (
+    Workload(
+        name="ui-tags-page",
+        help="web page /r/<ns>/<repo> of a repository with 1,000 tags, p50/p99 ms (Dockyard only)",
+        metrics=(
+            Metric(
+                "p50_ms",
+                "repository page at {uitags} tags p50",
+                "ms",
+                Target("<=", 200, kind="absolute", unit="ms"),
+            ),
+            Metric(
+                "p99_ms",
+                "repository page at {uitags} tags p99",
+                "ms",
+                Target("<=", 200, kind="absolute", unit="ms"),
+            ),
+        ),
+        measure=_measure_ui_tags,
+        servers=("dockyard",),
+        note=(
+            "ui-tags-page: {uireqs} sequential GETs of /r/<ns>/<repo> (HTML, no session: open "
+            "registry) on one keep-alive connection after one warm-up; tags pushed through the API"
+        ),
+    ),
     Workload(
         name="tags-list",
         help="tags list at 10,000 tags: one page of 100 and a full walk (Link headers), ms",

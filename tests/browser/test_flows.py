@@ -2,7 +2,8 @@
 
 Organizations (a member, a team, a team's permission on a private repository, seen by the
 member), webhooks (a test delivery to a receiver on 127.0.0.1 shows in the history), the account
-(changing the password, creating and revoking an access token) and deleting a repository.
+(changing the password, creating and revoking an access token), deleting a repository and the
+audit log (an organization's for its owners, refused to a plain member; a user's own).
 """
 
 from __future__ import annotations
@@ -235,3 +236,68 @@ def test_delete_repository_with_confirmation(
     assert page.get_by_role("link", name="deluser/doomed").count() == 0
     assert person.go("/r/deluser/doomed").status == 404
     assert page.get_by_role("heading", name="Page not found").is_visible()
+
+
+def test_audit_log_page_for_owners_and_admins(
+    chromium: Any, web_server: LiveServer, people: list[Person]
+) -> None:
+    owner = meet(people, chromium, web_server)
+    member = meet(people, chromium, web_server)
+    owner.sign_up("auditowner")
+    member.sign_up("auditmember")
+    page = owner.page
+
+    # The owner makes an organization, a member and a team: all audited.
+    owner.go("/orgs/new")
+    page.get_by_label("Organization name").fill("auditcorp")
+    page.get_by_role("button", name="Create organization").click()
+    page.wait_for_url("**/orgs/auditcorp/members")
+    page.get_by_label("Username").fill("auditmember")
+    page.get_by_label("Role").select_option("member")
+    page.get_by_role("button", name="Add", exact=True).click()
+    page.wait_for_url("**/orgs/auditcorp/members")
+    owner.go("/orgs/auditcorp/teams")
+    page.get_by_label("Name", exact=True).fill("auditors")
+    page.get_by_role("button", name="Create team").click()
+    page.wait_for_url("**/orgs/auditcorp/teams/auditors")
+
+    # The owner reaches the organization's activity from its tabs and sees who did what.
+    tabs = page.get_by_role("navigation", name="Organization")
+    tabs.get_by_role("link", name="Activity").click()
+    page.wait_for_url("**/orgs/auditcorp/audit")
+    assert page.get_by_role("heading", name="Activity").is_visible()
+    row = page.get_by_role("row", name=re.compile(r"team\.create"))
+    assert row.get_by_role("cell", name="auditowner", exact=True).is_visible()
+    assert row.get_by_role("cell", name="auditors").is_visible()
+    member_row = page.get_by_role("row", name=re.compile(r"org\.member\.set"))
+    assert member_row.get_by_role("cell", name=re.compile("auditmember")).is_visible()
+    assert page.get_by_role("row", name=re.compile(r"org\.create")).count() == 1
+
+    # A plain member sees no Activity tab, and the page itself is a 403 page.
+    member.go("/orgs/auditcorp/members")
+    member_tabs = member.page.get_by_role("navigation", name="Organization")
+    assert member_tabs.get_by_role("link", name="Members").is_visible()
+    assert member_tabs.get_by_role("link", name="Activity").count() == 0
+    assert member.go("/orgs/auditcorp/audit").status == 403
+    assert member.page.get_by_role("heading", name="Access denied").is_visible()
+    assert member.page.get_by_role("cell", name="auditowner").count() == 0
+
+    # The member's own activity: a password sign-in and an access token created.
+    fresh = meet(people, chromium, web_server)
+    log_in(fresh, "auditmember", PASSWORD)
+    assert "/login" not in fresh.page.url
+    fresh.go("/settings/tokens")
+    fresh.page.get_by_label("Description").fill("audit robot")
+    fresh.page.get_by_label(re.compile("repo:read")).check()
+    fresh.page.get_by_role("button", name="Generate token").click()
+    assert fresh.page.get_by_role("heading", name=re.compile("audit robot")).is_visible()
+    fresh.go("/settings/audit")
+    mine = fresh.page
+    assert mine.get_by_role("heading", name="Activity").is_visible()
+    login_row = mine.get_by_role("row", name=re.compile(r"\blogin\b")).first
+    assert login_row.get_by_role("cell", name="auditmember", exact=True).is_visible()
+    assert login_row.get_by_text("via=web").is_visible()
+    token_row = mine.get_by_role("row", name=re.compile(r"access_token\.create"))
+    assert token_row.get_by_text(re.compile("label=audit robot")).is_visible()
+    # Only the member's own events: none of the organization's.
+    assert mine.get_by_role("row", name=re.compile(r"team\.create")).count() == 0
