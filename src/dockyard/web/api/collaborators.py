@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse, Response
 
 from dockyard.auth.policy import Principal
 from dockyard.metadata.collaborator_store import CollaboratorRecord
-from dockyard.web.api.common import caller, field, hub_services, iso, json_body
+from dockyard.web.api.common import caller, field, hub_services, iso, json_body, single_page
 from dockyard.web.state import client_address
 
 #: The permission of a collaborator added without one: Docker Hub's collaborators push and pull.
@@ -50,7 +50,7 @@ async def collaborators(request: Request) -> Response:
         )
         return JSONResponse(collaborator_json(record), status_code=201)
     results = [collaborator_json(r) for r in await service.collaborators(principal, _name(request))]
-    return JSONResponse({"count": len(results), "next": None, "previous": None, "results": results})
+    return single_page(results)
 
 
 async def collaborator(request: Request) -> Response:

@@ -175,6 +175,11 @@ def paginated(request: Request, count: int, page: int, size: int, results: list[
     )
 
 
+def single_page(results: list[Any]) -> Response:
+    """A complete listing in Docker Hub's page shape (``next``/``previous`` empty)."""
+    return JSONResponse({"count": len(results), "next": None, "previous": None, "results": results})
+
+
 def iso(value: datetime | None) -> str | None:
     """An ISO 8601 UTC timestamp (``...Z``) or None."""
     if value is None:

@@ -7,7 +7,7 @@ from starlette.responses import JSONResponse, Response
 
 from dockyard.auth.policy import Principal
 from dockyard.metadata.hub_store import TeamRecord
-from dockyard.web.api.common import ApiError, caller, field, hub_services, json_body
+from dockyard.web.api.common import ApiError, caller, field, hub_services, json_body, single_page
 from dockyard.web.state import client_address
 
 
@@ -64,7 +64,7 @@ async def members(request: Request) -> Response:
         )
     listed = await orgs.members(principal, name)
     results = [{"username": u, "role": r} for u, r in listed]
-    return JSONResponse({"count": len(results), "next": None, "previous": None, "results": results})
+    return single_page(results)
 
 
 async def member(request: Request) -> Response:
@@ -97,7 +97,7 @@ async def groups(request: Request) -> Response:
         )
         return JSONResponse(team_json(team), status_code=201)
     results = [team_json(t) for t in await orgs.teams(principal, name)]
-    return JSONResponse({"count": len(results), "next": None, "previous": None, "results": results})
+    return single_page(results)
 
 
 async def group(request: Request) -> Response:
@@ -134,7 +134,7 @@ async def group_members(request: Request) -> Response:
         await orgs.add_team_member(principal, name, team, username, address=client_address(request))
         return JSONResponse({"username": username}, status_code=201)
     results = [{"username": u} for u in await orgs.team_members(principal, name, team)]
-    return JSONResponse({"count": len(results), "next": None, "previous": None, "results": results})
+    return single_page(results)
 
 
 async def group_member(request: Request) -> Response:

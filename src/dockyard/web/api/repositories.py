@@ -17,6 +17,7 @@ from dockyard.web.api.common import (
     json_body,
     page_params,
     paginated,
+    single_page,
 )
 from dockyard.web.state import client_address, registry_services
 
@@ -138,7 +139,7 @@ async def groups(request: Request) -> Response:
         return JSONResponse({"group_name": team, "permission": permission}, status_code=201)
     listed = await orgs.permissions(principal, _name(request))
     results = [{"group_name": t, "permission": p} for t, p in listed]
-    return JSONResponse({"count": len(results), "next": None, "previous": None, "results": results})
+    return single_page(results)
 
 
 async def group(request: Request) -> Response:

@@ -19,6 +19,7 @@ from dockyard.web.api.common import (
     json_body,
     page_params,
     paginated,
+    single_page,
 )
 from dockyard.web.state import base_url, client_address
 
@@ -99,7 +100,7 @@ async def webhooks(request: Request) -> Response:
         return JSONResponse(webhook_json(created.record, created.secret), status_code=201)
     records = await service.of_repository(principal, _name(request))
     results = [webhook_json(r) for r in records]
-    return JSONResponse({"count": len(results), "next": None, "previous": None, "results": results})
+    return single_page(results)
 
 
 async def webhook(request: Request) -> Response:
