@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from dockyard.auth.grants import Grants
 from dockyard.auth.policy import Principal
 from dockyard.hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from dockyard.metadata.db import Transaction
 from dockyard.metadata.hub_store import RepositoryRecord, RepositoryStore
 from dockyard.metadata.webhook_store import (
     DeliveryRecord,
@@ -54,6 +55,34 @@ def signature(secret: str, body: bytes) -> str:
     """The value of :data:`SIGNATURE_HEADER` for ``body``."""
     digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return f"sha256={digest}"
+
+
+def _deliveries(
+    repo: RepositorySummary | None,
+    hook_ids: Sequence[int],
+    event: str,
+    pusher: str,
+    tag: str | None,
+    base_url: str,
+) -> list[NewDelivery]:
+    """One outbox row per webhook, each with its own delivery id in the callback URL."""
+    if repo is None:
+        return []
+    pushed_at = int(time.time())
+    deliveries = []
+    for hook_id in hook_ids:
+        delivery_id = str(uuid.uuid4())
+        payload = event_payload(
+            repo,
+            event,
+            pusher=pusher,
+            tag=tag,
+            pushed_at=pushed_at,
+            callback=callback_url(base_url, repo.name, hook_id, delivery_id),
+            base_url=base_url,
+        )
+        deliveries.append(NewDelivery(delivery_id, hook_id, event, encode(payload)))
+    return deliveries
 
 
 def check_url(url: str) -> str:
@@ -228,25 +257,36 @@ class WebhookService:
         if not self.enabled:
             return 0
         repo, hook_ids = await self.store.targets(repository, event)
-        if repo is None or not hook_ids:
-            return 0
-        pushed_at = int(time.time())
-        deliveries = []
-        for hook_id in hook_ids:
-            delivery_id = str(uuid.uuid4())
-            payload = event_payload(
-                repo,
-                event,
-                pusher=pusher,
-                tag=tag,
-                pushed_at=pushed_at,
-                callback=callback_url(base_url, repo.name, hook_id, delivery_id),
-                base_url=base_url,
-            )
-            deliveries.append(NewDelivery(delivery_id, hook_id, event, encode(payload)))
+        deliveries = _deliveries(repo, hook_ids, event, pusher, tag, base_url)
         await self.store.add_deliveries(deliveries)
-        self._wake()
+        if deliveries:
+            self._wake()
         return len(deliveries)
+
+    def enqueue_in(
+        self,
+        conn: Transaction,
+        repository: str,
+        event: str,
+        pusher: str,
+        tag: str | None,
+        *,
+        base_url: str = "",
+    ) -> int:
+        """:meth:`enqueue` inside the caller's synchronous write transaction (the outbox row
+        commits with the push that caused it). Call :meth:`wake` after the commit."""
+        if event not in EVENTS:
+            raise ValueError(f"unknown webhook event {event!r}")
+        if not self.enabled:
+            return 0
+        repo, hook_ids = self.store.targets_in(conn, repository, event)
+        deliveries = _deliveries(repo, hook_ids, event, pusher, tag, base_url)
+        self.store.add_deliveries_in(conn, deliveries)
+        return len(deliveries)
+
+    def wake(self) -> None:
+        """Wake this node's delivery worker (after deliveries were committed)."""
+        self._wake()
 
     def _wake(self) -> None:
         if self.notify is not None:

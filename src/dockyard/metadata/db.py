@@ -2,15 +2,22 @@
 
 On SQLite, writes use ``BEGIN IMMEDIATE`` on their own engine so concurrent writers queue on
 the busy timeout instead of failing, while reads (WAL mode) never block.
+
+Hot write paths run a whole transaction as one synchronous function (:meth:`Database.run_write`):
+on SQLite that is one hop to a database thread instead of one per statement (aiosqlite), on
+PostgreSQL the function runs on the pooled async connection (``run_sync``). See
+docs/performance.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -22,6 +29,14 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=30000",
 )
+
+#: Threads that run synchronous SQLite write transactions (writers are serialized anyway).
+SQLITE_WRITE_THREADS = 4
+
+T = TypeVar("T")
+
+#: A synchronous connection inside a write transaction (what :meth:`Database.run_write` passes).
+Transaction = Connection
 
 
 def async_url(url: str) -> URL:
@@ -62,6 +77,30 @@ def _sqlite_engine(url: URL, begin: str, pool_size: int) -> AsyncEngine:
     return engine
 
 
+def _sqlite_sync_engine(url: URL, begin: str, pool_size: int) -> Engine:
+    engine = create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=60,
+        connect_args={"check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
+
+
 class Database:
     """Owns the engines; hands out connections inside a transaction."""
 
@@ -72,7 +111,15 @@ class Database:
         if self.dialect == "sqlite":
             self._read = _sqlite_engine(parsed, "BEGIN", pool_size)
             self._write = _sqlite_engine(parsed, "BEGIN IMMEDIATE", 4)
+            self._sync_write: Engine | None = _sqlite_sync_engine(
+                sync_url(url), "BEGIN IMMEDIATE", SQLITE_WRITE_THREADS
+            )
+            self._threads: ThreadPoolExecutor | None = ThreadPoolExecutor(
+                SQLITE_WRITE_THREADS, thread_name_prefix="dockyard-db"
+            )
         else:
+            self._sync_write = None
+            self._threads = None
             engine = create_async_engine(
                 parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
@@ -89,6 +136,24 @@ class Database:
         """A connection in a write transaction, committed on success."""
         async with self._write.begin() as conn:
             yield conn
+
+    async def run_write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one write transaction, committed when it returns, in a single step.
+
+        ``work`` gets a synchronous connection and must not block on anything but the
+        database. On SQLite it runs in a database thread; on PostgreSQL on the async
+        connection's greenlet, so no thread is involved.
+        """
+        if self._sync_write is None or self._threads is None:
+            async with self.write() as conn:
+                return await conn.run_sync(work)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, self._run_sqlite_write, work)
+
+    def _run_sqlite_write(self, work: Callable[[Connection], T]) -> T:
+        assert self._sync_write is not None
+        with self._sync_write.begin() as conn:
+            return work(conn)
 
     def bytewise(self, expr: ColumnElement[str]) -> ColumnElement[str]:
         """``expr`` compared and ordered by code point (the spec's "lexical" order).
@@ -111,3 +176,7 @@ class Database:
         await self._read.dispose()
         if self._write is not self._read:
             await self._write.dispose()
+        if self._sync_write is not None:
+            self._sync_write.dispose()
+        if self._threads is not None:
+            self._threads.shutdown(wait=False)

@@ -681,15 +681,15 @@ class HubStore:
         """Append an event to the audit log."""
         async with self.db.write() as conn:
             await conn.execute(
-                audit_events.insert().values(
-                    created_at=utcnow(),
-                    actor=actor[:255],
-                    actor_ip=actor_ip[:64],
-                    action=action[:64],
-                    namespace=namespace[:255],
-                    target=target[:512],
-                    detail=json.dumps(detail or {}, sort_keys=True),
-                )
+                AUDIT_INSERT,
+                audit_row(
+                    action,
+                    actor=actor,
+                    actor_ip=actor_ip,
+                    namespace=namespace,
+                    target=target,
+                    detail=detail,
+                ),
             )
 
     async def audit_events(
@@ -856,3 +856,28 @@ class RepositoryStore:
                 await conn.execute(
                     update(repositories).where(repositories.c.id == repository_id).values(**values)
                 )
+
+
+#: Appends one audit event; execute it with :func:`audit_row`'s parameters.
+AUDIT_INSERT = audit_events.insert()
+
+
+def audit_row(
+    action: str,
+    *,
+    actor: str = "",
+    actor_ip: str = "",
+    namespace: str = "",
+    target: str = "",
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The parameters of :data:`AUDIT_INSERT` for one event (run alone or in a transaction)."""
+    return {
+        "created_at": utcnow(),
+        "actor": actor[:255],
+        "actor_ip": actor_ip[:64],
+        "action": action[:64],
+        "namespace": namespace[:255],
+        "target": target[:512],
+        "detail": json.dumps(detail or {}, sort_keys=True),
+    }

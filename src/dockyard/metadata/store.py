@@ -14,6 +14,13 @@ from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dockyard.metadata.db import Database
+from dockyard.metadata.manifest_put import (
+    ManifestDetails,
+    ManifestPut,
+    MissingReferences,
+    ReferenceRecord,
+    TransactionStep,
+)
 from dockyard.metadata.tables import (
     blobs,
     manifest_references,
@@ -53,17 +60,6 @@ class ManifestRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class ManifestDetails:
-    """What the Hub shows of a manifest: its config, platform and compressed size."""
-
-    config_digest: str | None = None
-    os: str | None = None
-    architecture: str | None = None
-    variant: str | None = None
-    total_size: int = 0
-
-
-@dataclass(frozen=True, slots=True)
 class UploadRecord:
     """A blob upload in progress."""
 
@@ -71,14 +67,6 @@ class UploadRecord:
     repository: str
     size: int
     created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ReferenceRecord:
-    """Something a manifest points at: a ``blob`` (config, layer) or a child ``manifest``."""
-
-    digest: str
-    kind: str
 
 
 _MANIFEST_COLUMNS = (
@@ -174,24 +162,59 @@ class RegistryStore:
         return None if size is None else int(size)
 
     async def link_blob(
-        self, name: str, digest: str, size: int, *, finished_upload: str | None = None
-    ) -> None:
-        """Record the blob and let repository ``name`` serve it (idempotent)."""
+        self,
+        name: str,
+        digest: str,
+        size: int,
+        *,
+        finished_upload: str | None = None,
+        existing_only: bool = False,
+    ) -> bool:
+        """Record the blob and let repository ``name`` serve it (idempotent); True if linked.
+
+        The link's ``created_at`` is set to now even when it existed: garbage collection
+        spares links younger than its grace period. The blob row is share-locked until the
+        transaction ends, so a sweep deleting that blob (which locks it ``FOR UPDATE``)
+        finishes first, and the row is recorded again, or starts later and sees the link
+        (docs/storage.md, "Garbage collection"). ``existing_only`` (a cross-repository
+        mount) links only a blob whose row exists, and answers False otherwise.
+        """
         now = utcnow()
+        locked = (
+            select(blobs.c.digest)
+            .where(blobs.c.digest == digest)
+            .with_for_update(read=True, key_share=True)
+        )
         async with self.db.write() as conn:
+            if existing_only:
+                if await conn.scalar(locked) is None:
+                    return False
+            else:
+                # Twice at most: a row a sweep deletes while we wait on its lock is gone when
+                # the lock is granted, and the second insert records it again.
+                for _attempt in range(3):
+                    await conn.execute(
+                        self.db.insert(blobs)
+                        .values(digest=digest, size=size, created_at=now)
+                        .on_conflict_do_nothing(index_elements=["digest"])
+                    )
+                    if await conn.scalar(locked) is not None:
+                        break
+                else:  # pragma: no cover - needs three sweeps of one blob in a row
+                    raise RuntimeError(f"blob {digest} deleted while being linked")
             repo_id = await self._ensure_repository(conn, name)
-            await conn.execute(
-                self.db.insert(blobs)
-                .values(digest=digest, size=size, created_at=now)
-                .on_conflict_do_nothing(index_elements=["digest"])
+            insert = self.db.insert(repository_blobs).values(
+                repository_id=repo_id, digest=digest, created_at=now
             )
             await conn.execute(
-                self.db.insert(repository_blobs)
-                .values(repository_id=repo_id, digest=digest, created_at=now)
-                .on_conflict_do_nothing(index_elements=["repository_id", "digest"])
+                insert.on_conflict_do_update(
+                    index_elements=["repository_id", "digest"],
+                    set_={"created_at": insert.excluded.created_at},
+                )
             )
             if finished_upload is not None:
                 await conn.execute(delete(uploads).where(uploads.c.id == finished_upload))
+        return True
 
     async def unlink_blob(self, name: str, digest: str) -> bool:
         """Stop repository ``name`` from serving ``digest``; False if it did not."""
@@ -268,73 +291,32 @@ class RegistryStore:
         tag: str | None,
         details: ManifestDetails | None = None,
         pushed_by: str = "",
-    ) -> None:
-        """Store a manifest (idempotent by digest) and point ``tag`` at it."""
-        now = utcnow()
-        details = details or ManifestDetails(total_size=len(payload))
-        async with self.db.write() as conn:
-            repo_id = await self._ensure_repository(conn, name)
-            # First, so the repository row is locked before any manifest or tag row.
-            await conn.execute(
-                update(repositories).where(repositories.c.id == repo_id).values(last_pushed_at=now)
-            )
-            insert = self.db.insert(manifests).values(
-                repository_id=repo_id,
-                digest=digest,
-                media_type=media_type,
-                artifact_type=artifact_type,
-                subject_digest=subject_digest,
-                size=len(payload),
-                payload=payload,
-                created_at=now,
-                config_digest=details.config_digest,
-                os=details.os,
-                architecture=details.architecture,
-                variant=details.variant,
-                total_size=details.total_size,
-            )
-            # A no-op update rather than DO NOTHING: it locks an existing row, so on PostgreSQL
-            # no other writer can delete it between here and the tag insert (a foreign key
-            # violation), even one that does not lock the repository first.
-            await conn.execute(
-                insert.on_conflict_do_update(
-                    index_elements=["repository_id", "digest"],
-                    set_={"digest": insert.excluded.digest},
-                )
-            )
-            manifest_id = await conn.scalar(
-                select(manifests.c.id).where(
-                    manifests.c.repository_id == repo_id, manifests.c.digest == digest
-                )
-            )
-            assert manifest_id is not None
-            if references:
-                await conn.execute(
-                    self.db.insert(manifest_references).on_conflict_do_nothing(),
-                    [
-                        {"manifest_id": manifest_id, "digest": r.digest, "kind": r.kind}
-                        for r in references
-                    ],
-                )
-            if tag is not None:
-                insert = self.db.insert(tags).values(
-                    repository_id=repo_id,
-                    name=tag,
-                    manifest_id=manifest_id,
-                    created_at=now,
-                    updated_at=now,
-                    pushed_by=pushed_by,
-                )
-                await conn.execute(
-                    insert.on_conflict_do_update(
-                        index_elements=["repository_id", "name"],
-                        set_={
-                            "manifest_id": manifest_id,
-                            "updated_at": now,
-                            "pushed_by": pushed_by,
-                        },
-                    )
-                )
+        also: TransactionStep | None = None,
+    ) -> MissingReferences | None:
+        """Store a manifest (idempotent by digest) and point ``tag`` at it.
+
+        One transaction, run as one step (:meth:`Database.run_write`): the references are
+        checked first, and when some are missing nothing is written and they are returned.
+        ``also`` runs in the same transaction after the manifest is stored (the audit event,
+        the webhook outbox), so the push and what it records commit or fail together.
+        """
+        put = ManifestPut(
+            dialect=self.db.dialect,
+            name=name,
+            digest=digest,
+            media_type=media_type,
+            payload=payload,
+            artifact_type=artifact_type,
+            subject_digest=subject_digest,
+            references=references,
+            tag=tag,
+            details=details or ManifestDetails(total_size=len(payload)),
+            pushed_by=pushed_by,
+            default_private=self.default_private,
+            now=utcnow(),
+            also=also,
+        )
+        return await self.db.run_write(put.run)
 
     async def missing_manifests(self, name: str, digests: Iterable[str]) -> list[str]:
         """Those of ``digests`` that are not manifests of repository ``name``."""

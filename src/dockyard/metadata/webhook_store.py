@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from dockyard.metadata.db import Database
@@ -184,6 +184,40 @@ def _delivery(row: Sequence[Any]) -> DeliveryRecord:
     )
 
 
+#: Active webhooks of the repository named by ``:repository``, with the repository's facts.
+_TARGETS = (
+    select(webhooks.c.id, webhooks.c.events, *_REPO_SUMMARY_COLUMNS)
+    .join(repositories, repositories.c.id == webhooks.c.repository_id)
+    .where(repositories.c.name == bindparam("repository"), webhooks.c.is_active.is_(True))
+    .order_by(webhooks.c.id)
+)
+
+
+def _targets(rows: Sequence[Any], event: str) -> tuple[RepositorySummary | None, list[int]]:
+    hook_ids = [int(row[0]) for row in rows if event in str(row[1]).split()]
+    if not hook_ids:
+        return None, []
+    return _summary(rows[0][2:]), hook_ids
+
+
+def _delivery_rows(deliveries: Sequence[NewDelivery]) -> list[dict[str, Any]]:
+    now = utcnow()
+    return [
+        {
+            "id": d.id,
+            "webhook_id": d.webhook_id,
+            "event": d.event,
+            "payload": d.payload,
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "error": "",
+            "created_at": now,
+        }
+        for d in deliveries
+    ]
+
+
 def _summary(row: Sequence[Any]) -> RepositorySummary:
     return RepositorySummary(
         id=int(row[0]),
@@ -306,18 +340,15 @@ class WebhookStore:
 
         One indexed query; a repository without webhooks returns ``(None, [])``.
         """
-        stmt = (
-            select(webhooks.c.id, webhooks.c.events, *_REPO_SUMMARY_COLUMNS)
-            .join(repositories, repositories.c.id == webhooks.c.repository_id)
-            .where(repositories.c.name == repository, webhooks.c.is_active.is_(True))
-            .order_by(webhooks.c.id)
-        )
         async with self.db.read() as conn:
-            rows = (await conn.execute(stmt)).all()
-        hook_ids = [int(row[0]) for row in rows if event in str(row[1]).split()]
-        if not hook_ids:
-            return None, []
-        return _summary(rows[0][2:]), hook_ids
+            rows = (await conn.execute(_TARGETS, {"repository": repository})).all()
+        return _targets(rows, event)
+
+    def targets_in(
+        self, conn: Connection, repository: str, event: str
+    ) -> tuple[RepositorySummary | None, list[int]]:
+        """:meth:`targets` inside a caller's synchronous transaction."""
+        return _targets(conn.execute(_TARGETS, {"repository": repository}).all(), event)
 
     async def repository_summary(self, repository_id: int) -> RepositorySummary | None:
         """The payload facts of one repository."""
@@ -330,23 +361,13 @@ class WebhookStore:
         """Put deliveries in the outbox, due now (one transaction)."""
         if not deliveries:
             return
-        now = utcnow()
-        rows = [
-            {
-                "id": d.id,
-                "webhook_id": d.webhook_id,
-                "event": d.event,
-                "payload": d.payload,
-                "status": PENDING,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "error": "",
-                "created_at": now,
-            }
-            for d in deliveries
-        ]
         async with self.db.write() as conn:
-            await conn.execute(webhook_deliveries.insert(), rows)
+            await conn.execute(webhook_deliveries.insert(), _delivery_rows(deliveries))
+
+    def add_deliveries_in(self, conn: Connection, deliveries: Sequence[NewDelivery]) -> None:
+        """:meth:`add_deliveries` inside a caller's synchronous transaction."""
+        if deliveries:
+            conn.execute(webhook_deliveries.insert(), _delivery_rows(deliveries))
 
     # --- delivery history ----------------------------------------------------------------
     async def deliveries(

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dockyard.metadata.store import (
-    ManifestDetails,
-    ManifestRecord,
-    ReferenceRecord,
-    RegistryStore,
-)
+from dockyard.metadata.db import Transaction
+from dockyard.metadata.manifest_put import ManifestDetails, MissingReferences, ReferenceRecord
+from dockyard.metadata.store import ManifestRecord, RegistryStore
 from dockyard.oci import mediatypes as mt
 from dockyard.oci.digest import Digest, InvalidDigest, is_digest
 from dockyard.oci.manifest import InvalidManifest, Manifest, parse_manifest
@@ -32,6 +31,8 @@ from dockyard.storage import StorageDriver, StorageError, paths
 
 #: Config blobs larger than this are not read for platform details.
 MAX_CONFIG_BYTES = 1024 * 1024
+#: Platforms of this many config blobs are kept (a manifest list's images share few configs).
+PLATFORM_CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,7 @@ class ManifestService:
         self.delete_enabled = delete_enabled
         self.max_manifest_bytes = max_manifest_bytes
         self.max_page_size = max_page_size
+        self._platforms: OrderedDict[str, dict[str, str]] = OrderedDict()
 
     # --- put -----------------------------------------------------------------------------
     async def put(
@@ -90,8 +92,12 @@ class ManifestService:
         content_type: str | None,
         *,
         pushed_by: str = "",
+        also: Callable[[Transaction, PutResult], object] | None = None,
     ) -> PutResult:
-        """Validate and store a manifest under a tag or its digest."""
+        """Validate and store a manifest under a tag or its digest.
+
+        ``also`` runs inside the transaction that stores it (see ``RegistryStore.put_manifest``).
+        """
         check_name(name)
         if len(payload) > self.max_manifest_bytes:
             raise ManifestTooLarge(
@@ -114,11 +120,11 @@ class ManifestService:
             manifest = parse_manifest(payload, content_type)
         except InvalidManifest as exc:
             raise ManifestInvalid(str(exc)) from None
-        await self._check_references(name, manifest)
         references = [ReferenceRecord(d.digest, "blob") for d in manifest.blob_references]
         references += [ReferenceRecord(d.digest, "manifest") for d in manifest.manifests]
         subject = manifest.subject.digest if manifest.subject else None
-        await self.store.put_manifest(
+        result = PutResult(str(digest), subject)
+        missing = await self.store.put_manifest(
             name,
             digest=str(digest),
             media_type=manifest.media_type,
@@ -129,9 +135,12 @@ class ManifestService:
             tag=tag,
             details=await self._details(manifest, len(payload)),
             pushed_by=pushed_by,
+            also=None if also is None else lambda conn: also(conn, result),
         )
+        if missing is not None:
+            _raise_missing(missing)
         self.cache.invalidate(name)
-        return PutResult(str(digest), subject)
+        return result
 
     async def _details(self, manifest: Manifest, size: int) -> ManifestDetails:
         """Config digest, platform and compressed size of an image manifest."""
@@ -151,6 +160,10 @@ class ManifestService:
         """``os``/``architecture``/``variant`` of an image config blob (empty if not one)."""
         if self.storage is None or size > MAX_CONFIG_BYTES:
             return {}
+        known = self._platforms.get(config_digest)
+        if known is not None:
+            self._platforms.move_to_end(config_digest)
+            return known
         try:
             data = await self.storage.get(paths.blob_key(Digest.parse(config_digest)))
             config = json.loads(data)
@@ -158,29 +171,16 @@ class ManifestService:
             return {}
         if not isinstance(config, dict):
             return {}
-        return {
+        platform = {
             key: value[:64]
             for key in ("os", "architecture", "variant")
             if isinstance(value := config.get(key), str) and value
         }
-
-    async def _check_references(self, name: str, manifest: Manifest) -> None:
-        missing_blobs = await self.store.missing_blobs(
-            name, (d.digest for d in manifest.blob_references)
-        )
-        if missing_blobs:
-            raise ManifestBlobUnknown(
-                f"manifest references unknown blob {missing_blobs[0]}",
-                {"digest": missing_blobs[0], "missing": missing_blobs},
-            )
-        missing = await self.store.missing_manifests(name, (d.digest for d in manifest.manifests))
-        if missing:
-            # The spec: a manifest rejected for referencing a missing manifest or blob "MUST
-            # result in one or more MANIFEST_BLOB_UNKNOWN errors" (CNCF Distribution agrees).
-            raise ManifestBlobUnknown(
-                f"index references unknown manifest {missing[0]}",
-                {"digest": missing[0], "missing": missing},
-            )
+        # Blobs are content-addressed: what a digest says never changes.
+        self._platforms[config_digest] = platform
+        while len(self._platforms) > PLATFORM_CACHE_SIZE:
+            self._platforms.popitem(last=False)
+        return platform
 
     # --- get -----------------------------------------------------------------------------
     async def get(
@@ -317,6 +317,20 @@ class ManifestService:
                 descriptor["annotations"] = annotations
             descriptors.append(descriptor)
         return {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": descriptors}
+
+
+def _raise_missing(missing: MissingReferences) -> None:
+    if missing.blobs:
+        raise ManifestBlobUnknown(
+            f"manifest references unknown blob {missing.blobs[0]}",
+            {"digest": missing.blobs[0], "missing": missing.blobs},
+        )
+    # The spec: a manifest rejected for referencing a missing manifest or blob "MUST result in
+    # one or more MANIFEST_BLOB_UNKNOWN errors" (CNCF Distribution agrees).
+    raise ManifestBlobUnknown(
+        f"index references unknown manifest {missing.manifests[0]}",
+        {"digest": missing.manifests[0], "missing": missing.manifests},
+    )
 
 
 def _page(items: list[str], limit: int) -> Page:

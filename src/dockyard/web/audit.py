@@ -7,6 +7,8 @@ from typing import Any
 from starlette.requests import Request
 
 from dockyard.auth.tokens import TokenClaims
+from dockyard.metadata.db import Transaction
+from dockyard.metadata.hub_store import AUDIT_INSERT, audit_row
 from dockyard.web.state import auth_services, client_address
 
 
@@ -26,6 +28,28 @@ async def record(
         namespace=target.split("/", 1)[0],
         target=target,
         detail=detail,
+    )
+
+
+def record_in(
+    conn: Transaction,
+    request: Request,
+    claims: TokenClaims | None,
+    action: str,
+    target: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """:func:`record` inside the caller's synchronous write transaction."""
+    conn.execute(
+        AUDIT_INSERT,
+        audit_row(
+            action,
+            actor=claims.subject if claims else "",
+            actor_ip=client_address(request),
+            namespace=target.split("/", 1)[0],
+            target=target,
+            detail=detail,
+        ),
     )
 
 

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from dockyard.auth.tokens import TokenClaims
 from dockyard.hub.service import HubServices
 from dockyard.hub.webhooks import WebhookService
+from dockyard.metadata.db import Transaction
 from dockyard.web.state import base_url
 
 log = logging.getLogger("dockyard.webhooks")
@@ -37,3 +38,28 @@ async def emit(
         )
     except Exception:
         log.exception("could not queue the %s event of %s for its webhooks", event, repository)
+
+
+def emit_in(
+    conn: Transaction,
+    request: Request,
+    claims: TokenClaims | None,
+    repository: str,
+    event: str,
+    tag: str,
+) -> int:
+    """:func:`emit` inside the caller's write transaction: the outbox rows commit with the
+    registry write (no event lost between the two). Wake the worker after the commit."""
+    return webhook_service(request).enqueue_in(
+        conn,
+        repository,
+        event,
+        claims.subject if claims else "",
+        tag,
+        base_url=base_url(request),
+    )
+
+
+def wake(request: Request) -> None:
+    """Wake this node's webhook delivery worker."""
+    webhook_service(request).wake()

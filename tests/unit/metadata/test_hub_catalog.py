@@ -18,7 +18,8 @@ from dockyard.metadata.db import Database
 from dockyard.metadata.hub_catalog import CatalogStore, Viewer
 from dockyard.metadata.hub_store import HubStore, RepositoryStore
 from dockyard.metadata.hub_tables import stars, team_permissions
-from dockyard.metadata.store import ManifestDetails, ReferenceRecord, RegistryStore, utcnow
+from dockyard.metadata.manifest_put import ManifestDetails, ReferenceRecord
+from dockyard.metadata.store import RegistryStore, utcnow
 from dockyard.metadata.tables import (
     blobs,
     manifest_references,

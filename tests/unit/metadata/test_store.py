@@ -6,12 +6,14 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from dockyard.metadata.db import Database
-from dockyard.metadata.store import PullTally, ReferenceRecord, RegistryStore
+from dockyard.metadata.manifest_put import ReferenceRecord
+from dockyard.metadata.store import PullTally, RegistryStore
 from dockyard.metadata.tables import (
     blobs,
     manifest_references,
@@ -65,9 +67,12 @@ async def put(
     artifact_type: str | None = None,
     references: tuple[ReferenceRecord, ...] = (),
 ) -> str:
-    """Store ``payload`` as a manifest of ``name``; return its digest."""
+    """Store ``payload`` as a manifest of ``name`` (its blobs linked first); return its digest."""
     manifest_digest = digest(payload)
-    await store.put_manifest(
+    for reference in references:
+        if reference.kind == "blob":
+            await store.link_blob(name, reference.digest, 1)
+    missing = await store.put_manifest(
         name,
         digest=manifest_digest,
         media_type=media_type,
@@ -77,6 +82,7 @@ async def put(
         references=references,
         tag=tag,
     )
+    assert missing is None
     return manifest_digest
 
 
@@ -355,12 +361,87 @@ async def test_referrers(store: RegistryStore) -> None:
 async def test_deleting_a_repository_cascades(store: RegistryStore, db: Database) -> None:
     """Foreign keys with ON DELETE CASCADE are enforced on both backends."""
     await store.link_blob("demo/app", digest("l"), 1)
-    await put(store, "demo/app", b"{}", tag="latest", references=(ReferenceRecord("x", "blob"),))
+    refs = (ReferenceRecord(digest("l"), "blob"),)
+    await put(store, "demo/app", b"{}", tag="latest", references=refs)
     async with db.write() as conn:
         await conn.execute(repositories.delete().where(repositories.c.name == "demo/app"))
     for table in (repository_blobs, manifests, manifest_references, tags):
         assert await count(db, table) == 0, table.name
     assert await store.count_blobs() == 1
+
+
+async def test_put_manifest_with_missing_references_writes_nothing(
+    store: RegistryStore, db: Database
+) -> None:
+    """Missing blobs or child manifests are reported, and no row is written at all."""
+    present, absent, child = digest("present"), digest("absent"), digest("child")
+    await store.link_blob("demo/app", present, 1)
+    missing = await store.put_manifest(
+        "demo/app",
+        digest=digest(b"index"),
+        media_type=IMAGE,
+        payload=b"index",
+        artifact_type=None,
+        subject_digest=None,
+        references=(
+            ReferenceRecord(present, "blob"),
+            ReferenceRecord(absent, "blob"),
+            ReferenceRecord(child, "manifest"),
+        ),
+        tag="latest",
+    )
+    assert missing is not None
+    assert (missing.blobs, missing.manifests) == ([absent], [child])
+    for table in (manifests, manifest_references, tags):
+        assert await count(db, table) == 0, table.name
+    missing = await store.put_manifest(
+        "new/repo",
+        digest=digest(b"m"),
+        media_type=IMAGE,
+        payload=b"m",
+        artifact_type=None,
+        subject_digest=None,
+        references=(ReferenceRecord(absent, "blob"),),
+        tag="v1",
+    )
+    assert missing is not None
+    assert missing.blobs == [absent]
+    assert not await store.repository_exists("new/repo")
+
+
+async def test_put_manifest_runs_the_callers_step_in_its_transaction(
+    store: RegistryStore, db: Database
+) -> None:
+    """``also`` sees the new rows, and when it fails the manifest is not stored either."""
+    seen: list[int] = []
+
+    def count_tags(conn: Any) -> None:
+        seen.append(int(conn.scalar(select(func.count()).select_from(tags))))
+
+    await put_with(store, "demo/app", b"one", "v1", count_tags)
+    assert seen == [1]
+
+    def fail(conn: Any) -> None:
+        raise RuntimeError("the audit insert failed")
+
+    with pytest.raises(RuntimeError):
+        await put_with(store, "demo/app", b"two", "v2", fail)
+    assert await store.manifest_by_tag("demo/app", "v2") is None
+    assert await count(db, manifests) == 1
+
+
+async def put_with(store: RegistryStore, name: str, payload: bytes, tag: str, also: Any) -> None:
+    await store.put_manifest(
+        name,
+        digest=digest(payload),
+        media_type=IMAGE,
+        payload=payload,
+        artifact_type=None,
+        subject_digest=None,
+        references=(),
+        tag=tag,
+        also=also,
+    )
 
 
 # --- concurrency ---------------------------------------------------------------------------

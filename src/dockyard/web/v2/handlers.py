@@ -8,13 +8,14 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from dockyard.metadata.db import Transaction
 from dockyard.oci.digest import is_digest
 from dockyard.oci.names import official_name
-from dockyard.registry.manifests import Page
+from dockyard.registry.manifests import Page, PutResult
 from dockyard.registry.validation import check_name
-from dockyard.web.audit import record, visible_repositories
+from dockyard.web.audit import record, record_in, visible_repositories
 from dockyard.web.errors import API_VERSION_HEADER
-from dockyard.web.hooks import emit
+from dockyard.web.hooks import emit, emit_in, wake
 from dockyard.web.v2.access import (
     DELETE,
     PULL,
@@ -135,13 +136,25 @@ async def manifest(request: Request) -> Response:
     if request.method == "PUT":
         claims = await authorize(request, check_name(name), PUSH)
         payload = await _read_limited(request, manifests.max_manifest_bytes)
+        queued = 0
+
+        def also(conn: Transaction, stored: PutResult) -> None:
+            nonlocal queued
+            detail = {"reference": reference, "digest": stored.digest}
+            record_in(conn, request, claims, "push", name, detail)
+            if not is_digest(reference):
+                queued = emit_in(conn, request, claims, name, "push", reference)
+
         result = await manifests.put(
             name,
             reference,
             payload,
             request.headers.get("content-type"),
             pushed_by=claims.subject if claims else "",
+            also=also,
         )
+        if queued:
+            wake(request)
         headers = {
             "Location": f"/v2/{name}/manifests/{result.digest}",
             "Docker-Content-Digest": result.digest,
@@ -149,11 +162,6 @@ async def manifest(request: Request) -> Response:
         }
         if result.subject:
             headers["OCI-Subject"] = result.subject
-        await record(
-            request, claims, "push", name, {"reference": reference, "digest": result.digest}
-        )
-        if not is_digest(reference):
-            await emit(request, claims, name, "push", reference)
         return Response(status_code=201, headers=headers)
     if request.method == "DELETE":
         claims = await authorize(request, check_name(name), DELETE)

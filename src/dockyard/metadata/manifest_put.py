@@ -1,0 +1,230 @@
+"""The manifest PUT transaction: statements built once, run synchronously in one step.
+
+A PUT is the registry's busiest write. Building SQLAlchemy statements per request costs more
+than SQLite executing them, so the statements here are built once per dialect with bound
+parameters and reused (SQLAlchemy then finds their compiled form by a memoized cache key), and
+the whole transaction runs as one synchronous function (:meth:`Database.run_write`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from dockyard.metadata.tables import (
+    manifest_references,
+    manifests,
+    repositories,
+    repository_blobs,
+    tags,
+)
+
+#: Extra work a caller runs inside a store's write transaction (a synchronous connection).
+TransactionStep = Callable[[Connection], object]
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceRecord:
+    """Something a manifest points at: a ``blob`` (config, layer) or a child ``manifest``."""
+
+    digest: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestDetails:
+    """What the Hub shows of a manifest: its config, platform and compressed size."""
+
+    config_digest: str | None = None
+    os: str | None = None
+    architecture: str | None = None
+    variant: str | None = None
+    total_size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MissingReferences:
+    """Why a manifest was not stored: blobs or child manifests the repository lacks."""
+
+    blobs: list[str]
+    manifests: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    present_blobs: Any
+    present_manifests: Any
+    touch_repository: Any
+    create_repository: Any
+    repository_id: Any
+    upsert_manifest: Any
+    add_references: Any
+    upsert_tag: Any
+
+
+@cache
+def _statements(dialect: str) -> _Statements:
+    """The PUT's statements for ``dialect`` (``sqlite`` or ``postgresql``), built once."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    create_repository = insert(repositories)
+    manifest = insert(manifests)
+    tag = insert(tags)
+    return _Statements(
+        present_blobs=select(repository_blobs.c.digest)
+        .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
+        .where(
+            repositories.c.name == bindparam("repository"),
+            repository_blobs.c.digest.in_(bindparam("digests", expanding=True)),
+        ),
+        present_manifests=select(manifests.c.digest)
+        .join(repositories, repositories.c.id == manifests.c.repository_id)
+        .where(
+            repositories.c.name == bindparam("repository"),
+            manifests.c.digest.in_(bindparam("digests", expanding=True)),
+        ),
+        # The UPDATE comes first so the repository row is locked (PostgreSQL) before any
+        # manifest or tag row: writers of one repository queue instead of deadlocking.
+        touch_repository=update(repositories)
+        .where(repositories.c.name == bindparam("repository"))
+        .values(last_pushed_at=bindparam("now"))
+        .returning(repositories.c.id),
+        create_repository=create_repository.on_conflict_do_update(
+            index_elements=["name"],
+            set_={"last_pushed_at": create_repository.excluded.last_pushed_at},
+        ),
+        repository_id=select(repositories.c.id).where(
+            repositories.c.name == bindparam("repository")
+        ),
+        # A no-op update rather than DO NOTHING: it locks an existing row, so on PostgreSQL no
+        # other writer can delete it between here and the tag insert (a foreign key
+        # violation), even one that does not lock the repository first.
+        upsert_manifest=manifest.on_conflict_do_update(
+            index_elements=["repository_id", "digest"],
+            set_={"digest": manifest.excluded.digest},
+        ).returning(manifests.c.id),
+        add_references=insert(manifest_references).on_conflict_do_nothing(),
+        upsert_tag=tag.on_conflict_do_update(
+            index_elements=["repository_id", "name"],
+            set_={
+                "manifest_id": tag.excluded.manifest_id,
+                "updated_at": tag.excluded.updated_at,
+                "pushed_by": tag.excluded.pushed_by,
+            },
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ManifestPut:
+    """One manifest PUT: ``run`` is the whole write transaction."""
+
+    dialect: str
+    name: str
+    digest: str
+    media_type: str
+    payload: bytes
+    artifact_type: str | None
+    subject_digest: str | None
+    references: Sequence[ReferenceRecord]
+    tag: str | None
+    details: ManifestDetails
+    pushed_by: str
+    default_private: bool
+    now: datetime
+    also: TransactionStep | None = None
+
+    def run(self, conn: Connection) -> MissingReferences | None:
+        """Check the references, then store the manifest, its references and its tag.
+
+        When references are missing nothing is written and they are returned.
+        """
+        sql = _statements(self.dialect)
+        missing = self._missing(conn, sql)
+        if missing is not None:
+            return missing
+        repo_id = self._repository_id(conn, sql)
+        d = self.details
+        manifest_id = conn.scalar(
+            sql.upsert_manifest,
+            {
+                "repository_id": repo_id,
+                "digest": self.digest,
+                "media_type": self.media_type,
+                "artifact_type": self.artifact_type,
+                "subject_digest": self.subject_digest,
+                "size": len(self.payload),
+                "payload": self.payload,
+                "created_at": self.now,
+                "config_digest": d.config_digest,
+                "os": d.os,
+                "architecture": d.architecture,
+                "variant": d.variant,
+                "total_size": d.total_size,
+                "last_pulled_at": None,
+            },
+        )
+        assert manifest_id is not None
+        if self.references:
+            conn.execute(
+                sql.add_references,
+                [
+                    {"manifest_id": manifest_id, "digest": r.digest, "kind": r.kind}
+                    for r in self.references
+                ],
+            )
+        if self.tag is not None:
+            conn.execute(
+                sql.upsert_tag,
+                {
+                    "repository_id": repo_id,
+                    "name": self.tag,
+                    "manifest_id": manifest_id,
+                    "created_at": self.now,
+                    "updated_at": self.now,
+                    "pushed_by": self.pushed_by,
+                    "last_pulled_at": None,
+                },
+            )
+        if self.also is not None:
+            self.also(conn)
+        return None
+
+    def _missing(self, conn: Connection, sql: _Statements) -> MissingReferences | None:
+        blob_digests = {r.digest for r in self.references if r.kind == "blob"}
+        child_digests = {r.digest for r in self.references if r.kind == "manifest"}
+        present_blobs: set[str] = set()
+        present_children: set[str] = set()
+        if blob_digests:
+            params = {"repository": self.name, "digests": sorted(blob_digests)}
+            present_blobs = set(conn.scalars(sql.present_blobs, params).all())
+        if child_digests:
+            params = {"repository": self.name, "digests": sorted(child_digests)}
+            present_children = set(conn.scalars(sql.present_manifests, params).all())
+        missing = MissingReferences(
+            sorted(blob_digests - present_blobs), sorted(child_digests - present_children)
+        )
+        return missing if missing.blobs or missing.manifests else None
+
+    def _repository_id(self, conn: Connection, sql: _Statements) -> int:
+        """The repository's id (created if new), its row locked first and marked pushed."""
+        repo_id = conn.scalar(sql.touch_repository, {"repository": self.name, "now": self.now})
+        if repo_id is None:
+            conn.execute(
+                sql.create_repository,
+                {
+                    "name": self.name,
+                    "namespace": self.name.split("/", 1)[0],
+                    "is_private": self.default_private,
+                    "created_at": self.now,
+                    "last_pushed_at": self.now,
+                },
+            )
+            repo_id = conn.scalar(sql.repository_id, {"repository": self.name})
+        assert repo_id is not None
+        return int(repo_id)
