@@ -1,7 +1,9 @@
 """A small in-process cache of manifest lookups, bounded in size and in staleness.
 
 Entries live for ``ttl`` seconds, so a tag moved on another node is seen here within that
-time; writes made through this process drop the repository's entries at once.
+time; writes made through this process drop the repository's entries at once. A lookup that
+was already running when such a write happened does not store its (possibly older) answer:
+``put`` takes the :attr:`ManifestCache.epoch` read before the lookup began.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class ManifestCache:
         self.max_bytes = max_bytes
         self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
         self._bytes = 0
+        #: Moves on every invalidation; a lookup begun in an older epoch is not cached.
+        self.epoch = 0
 
     def get(self, name: str, reference: str) -> ManifestRecord | None:
         """The cached record, if fresh."""
@@ -40,9 +44,13 @@ class ManifestCache:
             return None
         return entry.record
 
-    def put(self, name: str, reference: str, record: ManifestRecord) -> None:
-        """Remember a lookup."""
+    def put(
+        self, name: str, reference: str, record: ManifestRecord, *, epoch: int | None = None
+    ) -> None:
+        """Remember a lookup (begun in ``epoch``, when given)."""
         if self.ttl <= 0 or record.size > self.max_bytes // 16:
+            return
+        if epoch is not None and epoch != self.epoch:
             return
         key = (name, reference)
         self._drop(key)
@@ -53,6 +61,7 @@ class ManifestCache:
 
     def invalidate(self, name: str) -> None:
         """Forget every entry of repository ``name`` (after a write to it)."""
+        self.epoch += 1
         for key in [k for k in self._entries if k[0] == name]:
             self._drop(key)
 

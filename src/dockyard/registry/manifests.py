@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import OrderedDict
 from collections.abc import Callable
@@ -82,6 +83,7 @@ class ManifestService:
         self.max_manifest_bytes = max_manifest_bytes
         self.max_page_size = max_page_size
         self._platforms: OrderedDict[str, dict[str, str]] = OrderedDict()
+        self._inflight: dict[tuple[str, str], asyncio.Task[ManifestRecord | None]] = {}
 
     # --- put -----------------------------------------------------------------------------
     async def put(
@@ -216,16 +218,45 @@ class ManifestService:
         if cached is not None:
             return cached
         if is_digest(reference):
-            digest = parse_digest(reference)
-            record = await self.store.manifest_by_digest(name, str(digest))
+            reference = str(parse_digest(reference))
         else:
             check_tag(reference)
-            record = await self.store.manifest_by_tag(name, reference)
+        record = await self._lookup(name, reference)
         if record is None:
             raise ManifestUnknown(
                 f"manifest {reference} unknown to repository {name}", {"reference": reference}
             )
-        self.cache.put(name, reference, record)
+        return record
+
+    async def _lookup(self, name: str, reference: str) -> ManifestRecord | None:
+        """One database lookup per key at a time: concurrent misses share it.
+
+        Without this, every connection asking for a popular tag when its cache entry expires
+        queries the database at once (a burst that shows in the tail latency).
+        """
+        key = (name, reference)
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._query(name, reference))
+            self._inflight[key] = task
+            task.add_done_callback(lambda done: self._lookup_done(key, done))
+        # Shielded: a client that goes away does not cancel the lookup the others wait for.
+        return await asyncio.shield(task)
+
+    def _lookup_done(self, key: tuple[str, str], task: asyncio.Task[ManifestRecord | None]) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+        if not task.cancelled():
+            task.exception()  # retrieved here, so an error nobody awaited is not logged as lost
+
+    async def _query(self, name: str, reference: str) -> ManifestRecord | None:
+        epoch = self.cache.epoch
+        if is_digest(reference):
+            record = await self.store.manifest_by_digest(name, reference)
+        else:
+            record = await self.store.manifest_by_tag(name, reference)
+        if record is not None:
+            self.cache.put(name, reference, record, epoch=epoch)
         return record
 
     async def _platform_fallback(
