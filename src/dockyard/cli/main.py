@@ -15,6 +15,7 @@ SERVER_COMMANDS = {
     "serve": "dockyard.cli.serve:serve",
     "db": "dockyard.cli.admin:db",
     "user": "dockyard.cli.admin:user",
+    "gc": "dockyard.cli.admin:gc",
 }
 
 

@@ -58,6 +58,7 @@ class MissingReferences:
 
 @dataclass(frozen=True, slots=True)
 class _Statements:
+    lock_repository: Any
     present_blobs: Any
     present_manifests: Any
     touch_repository: Any
@@ -76,6 +77,12 @@ def _statements(dialect: str) -> _Statements:
     manifest = insert(manifests)
     tag = insert(tags)
     return _Statements(
+        # PostgreSQL: the repository row is locked before the references are checked, so a
+        # garbage collection (which locks it too before removing links) cannot take a blob away
+        # between the check and the commit. SQLite serializes writers already.
+        lock_repository=select(repositories.c.id)
+        .where(repositories.c.name == bindparam("repository"))
+        .with_for_update(key_share=True),
         present_blobs=select(repository_blobs.c.digest)
         .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
         .where(
@@ -145,6 +152,8 @@ class ManifestPut:
         When references are missing nothing is written and they are returned.
         """
         sql = _statements(self.dialect)
+        if self.dialect == "postgresql":
+            conn.execute(sql.lock_repository, {"repository": self.name})
         missing = self._missing(conn, sql)
         if missing is not None:
             return missing

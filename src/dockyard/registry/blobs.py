@@ -78,7 +78,10 @@ class BlobService:
         size = await self.store.blob_size_in_repository(source, str(digest))
         if size is None:
             return None
-        await self.store.link_blob(name, str(digest), size)
+        # Only onto a blob row that still exists (and stays, locked, until linked): garbage
+        # collection may have swept the blob since the check above.
+        if not await self.store.link_blob(name, str(digest), size, existing_only=True):
+            return None
         return digest
 
 

@@ -133,8 +133,7 @@ class UploadService:
                     f"content digest is {digest.algorithm}:{actual}, not {digest}",
                     {"expected": str(digest), "actual": f"{digest.algorithm}:{actual}"},
                 )
-            await self.storage.complete_upload(upload_id, paths.blob_key(digest))
-            await self.store.link_blob(name, str(digest), size, finished_upload=upload_id)
+            await self._commit(name, upload_id, digest, size, finished=True)
             self._hashes.pop(upload_id, None)
         self._locks.pop(upload_id, None)
         return digest
@@ -160,12 +159,32 @@ class UploadService:
                     f"content digest is {digest.algorithm}:{hasher.hexdigest()}, not {digest}",
                     {"expected": str(digest), "actual": f"{digest.algorithm}:{hasher.hexdigest()}"},
                 )
-            await self.storage.complete_upload(upload_id, paths.blob_key(digest))
+            await self._commit(name, upload_id, digest, size, finished=False)
         except BaseException:
             await self.storage.abort_upload(upload_id)
             raise
-        await self.store.link_blob(name, str(digest), size)
         return digest
+
+    async def _commit(
+        self, name: str, upload_id: str, digest: Digest, size: int, *, finished: bool
+    ) -> None:
+        """Put a verified upload in place as blob ``digest`` and link it to ``name``.
+
+        Safe against a garbage collection sweeping the same blob at the same time (see
+        docs/storage.md, "Garbage collection"): the upload's data is kept until the blob is
+        linked and seen in storage. A sweep deletes a blob's data and row in one transaction
+        that holds the row locked; ``link_blob`` waits for that lock, so once it returns a
+        sweep either finished before (the data may be gone: placed again from the upload)
+        or will find the link and keep the blob.
+        """
+        key = paths.blob_key(digest)
+        await self.storage.place_upload(upload_id, key, size)
+        await self.store.link_blob(
+            name, str(digest), size, finished_upload=upload_id if finished else None
+        )
+        if await self.storage.stat(key) is None:
+            await self.storage.place_upload(upload_id, key, size)
+        await self.storage.abort_upload(upload_id)
 
     # --- internals -------------------------------------------------------------------
     async def _record(self, name: str, upload_id: str) -> UploadRecord:

@@ -5,7 +5,15 @@ from dockyard.storage.interface import (
     StorageDriver,
     StorageError,
     StorageNotFound,
+    UploadInfo,
     UploadOffsetMismatch,
 )
 
-__all__ = ["ObjectInfo", "StorageDriver", "StorageError", "StorageNotFound", "UploadOffsetMismatch"]
+__all__ = [
+    "ObjectInfo",
+    "StorageDriver",
+    "StorageError",
+    "StorageNotFound",
+    "UploadInfo",
+    "UploadOffsetMismatch",
+]

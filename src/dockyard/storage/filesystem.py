@@ -9,6 +9,7 @@ import shutil
 import stat as stat_module
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio.to_thread
@@ -18,7 +19,9 @@ from dockyard.storage.interface import (
     InvalidKey,
     ObjectInfo,
     StorageDriver,
+    StorageError,
     StorageNotFound,
+    UploadInfo,
     UploadOffsetMismatch,
 )
 
@@ -27,8 +30,16 @@ _READ_CHUNK = 1 << 20
 _UPLOADS = paths.UPLOADS_DIR
 
 
+#: Where a placed upload's data is kept until the upload is discarded (a hard link of the blob).
+_PLACED = "placed"
+
+
 class FilesystemDriver(StorageDriver):
-    """Stores each object as ``<root>/<key>``; uploads as ``<root>/uploads/<id>/data``."""
+    """Stores each object as ``<root>/<key>``; uploads as ``<root>/uploads/<id>/data``.
+
+    Placing an upload renames ``data`` to ``placed`` (no more writes) and hard-links it to the
+    object's path, so the upload keeps its own copy until it is discarded.
+    """
 
     def __init__(self, root: Path, *, fsync: bool = True) -> None:
         self.root = root.resolve()
@@ -44,6 +55,14 @@ class FilesystemDriver(StorageDriver):
     def _upload_path(self, upload_id: str) -> Path:
         return self._path(paths.upload_prefix(upload_id) + "data")
 
+    def _readable_upload_path(self, upload_id: str) -> Path:
+        """The upload's data: still open (``data``) or already placed (``placed``)."""
+        path = self._upload_path(upload_id)
+        if path.exists():
+            return path
+        placed = path.with_name(_PLACED)
+        return placed if placed.exists() else path
+
     def _sync(self, fd: int) -> None:
         if self.fsync:
             os.fsync(fd)
@@ -56,7 +75,7 @@ class FilesystemDriver(StorageDriver):
             return None
         if not stat_module.S_ISREG(st.st_mode):
             return None  # a directory is only a prefix of other keys
-        return ObjectInfo(key=key, size=st.st_size)
+        return ObjectInfo(key=key, size=st.st_size, modified=_changed(st))
 
     async def get(self, key: str) -> bytes:
         path = self._path(key)
@@ -128,6 +147,14 @@ class FilesystemDriver(StorageDriver):
                 full = Path(dirpath, name)
                 yield full.relative_to(self.root).as_posix()
 
+    async def list_objects(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        async for key in self.list(prefix):
+            try:
+                st = os.stat(self._path(key))
+            except (FileNotFoundError, NotADirectoryError):
+                continue  # deleted since the directory was read
+            yield ObjectInfo(key=key, size=st.st_size, modified=_changed(st))
+
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
 
@@ -139,7 +166,7 @@ class FilesystemDriver(StorageDriver):
 
     async def upload_size(self, upload_id: str) -> int:
         try:
-            return os.stat(self._upload_path(upload_id)).st_size
+            return os.stat(self._readable_upload_path(upload_id)).st_size
         except FileNotFoundError:
             raise StorageNotFound(upload_id) from None
 
@@ -180,37 +207,110 @@ class FilesystemDriver(StorageDriver):
             os.close(fd)
 
     async def read_upload(self, upload_id: str) -> AsyncIterator[bytes]:
-        async for chunk in self.read(paths.upload_prefix(upload_id) + "data"):
+        path = self._readable_upload_path(upload_id)
+        async for chunk in self.read(path.relative_to(self.root).as_posix()):
             yield chunk
 
-    async def complete_upload(self, upload_id: str, key: str) -> None:
+    async def place_upload(self, upload_id: str, key: str, size: int) -> None:
         source = self._upload_path(upload_id)
         target = self._path(key)
-        await anyio.to_thread.run_sync(self._complete_sync, source, target)
+        await anyio.to_thread.run_sync(self._place_sync, source, target, size)
 
-    def _complete_sync(self, source: Path, target: Path) -> None:
-        if not source.exists():
-            raise StorageNotFound(str(source.parent.name))
-        if self.fsync:
-            fd = os.open(source, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(source, target)
+    def _place_sync(self, source: Path, target: Path, size: int) -> None:
+        placed = source.with_name(_PLACED)
+        if source.exists():
             if self.fsync:
-                dir_fd = os.open(target.parent, os.O_RDONLY)
+                fd = os.open(source, os.O_RDONLY)
                 try:
-                    os.fsync(dir_fd)
+                    os.fsync(fd)
                 finally:
-                    os.close(dir_fd)
-        shutil.rmtree(source.parent, ignore_errors=True)
+                    os.close(fd)
+            # Renamed first: a PATCH opening the upload from now on finds nothing to append to,
+            # so the bytes hard-linked to the blob never change.
+            os.replace(source, placed)
+        elif not placed.exists():
+            raise StorageNotFound(source.parent.name)
+        actual = os.stat(placed).st_size
+        if actual != size:
+            raise StorageError(f"upload {source.parent.name} has {actual} bytes, not {size}")
+        os.utime(placed)  # its age is the time it was placed, not of its last write
+        for _attempt in range(10):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(placed, target)
+            except FileExistsError:
+                return  # the blob exists: keep it
+            except FileNotFoundError:
+                # The directory was pruned meanwhile (a delete of the same key emptied it).
+                if not placed.exists():
+                    raise StorageNotFound(source.parent.name) from None
+                continue
+            except OSError:
+                self._copy_into_place(placed, target)  # a filesystem without hard links
+            break
+        else:
+            raise StorageError(f"could not place upload {source.parent.name} at {target}")
+        if self.fsync:
+            dir_fd = os.open(target.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+
+    def _copy_into_place(self, source: Path, target: Path) -> None:
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            shutil.copyfile(source, tmp)
+            if self.fsync:
+                fd = os.open(tmp, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            if not target.exists():
+                os.replace(tmp, target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
 
     async def abort_upload(self, upload_id: str) -> None:
         directory = self._upload_path(upload_id).parent
         await anyio.to_thread.run_sync(lambda: shutil.rmtree(directory, ignore_errors=True))
+
+    async def list_uploads(self) -> AsyncIterator[UploadInfo]:
+        base = self.root / _UPLOADS
+        try:
+            entries = await anyio.to_thread.run_sync(lambda: sorted(os.listdir(base)))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for name in entries:
+            if not paths.is_valid_upload_id(name):
+                continue
+            found = await anyio.to_thread.run_sync(_upload_state, base / name)
+            if found is not None:
+                yield UploadInfo(id=name, modified=found[0], size=found[1])
+
+
+def _changed(st: os.stat_result) -> datetime:
+    """When a file was last written or linked (the later of its mtime and ctime), in UTC."""
+    return datetime.fromtimestamp(max(st.st_mtime, st.st_ctime), UTC)
+
+
+def _upload_state(directory: Path) -> tuple[datetime, int] | None:
+    """The latest change of an upload's directory or files, and its size; None if gone."""
+    size = 0
+    try:
+        latest = _changed(os.stat(directory))
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                with contextlib.suppress(FileNotFoundError):
+                    st = entry.stat(follow_symlinks=False)
+                    latest = max(latest, _changed(st))
+                    if entry.name in ("data", _PLACED):
+                        size = st.st_size
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return latest, size
 
 
 def _writev_all(fd: int, parts: list[bytes]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 
@@ -35,10 +36,22 @@ class InvalidKey(StorageError):
 
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
-    """What ``stat`` knows about a stored object."""
+    """What ``stat`` and ``list_objects`` know about a stored object."""
 
     key: str
     size: int
+    #: When the object was last written or put in place (timezone-aware); None: unknown.
+    #: Garbage collection never deletes an object of unknown age.
+    modified: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UploadInfo:
+    """An upload found in storage: its id, when it last changed (timezone-aware), its bytes."""
+
+    id: str
+    modified: datetime
+    size: int = 0
 
 
 class StorageDriver(abc.ABC):
@@ -68,6 +81,17 @@ class StorageDriver(abc.ABC):
     @abc.abstractmethod
     def list(self, prefix: str) -> AsyncIterator[str]:
         """Keys of all objects under ``prefix`` (recursively), in no particular order."""
+
+    async def list_objects(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        """Like :meth:`list`, with each object's size and modification time.
+
+        Drivers answer from their listing (one request per page on S3); this default stats
+        each key, for drivers that do not.
+        """
+        async for key in self.list(prefix):
+            info = await self.stat(key)
+            if info is not None:
+                yield info
 
     def local_path(self, key: str) -> Path | None:
         """A filesystem path the web server may send directly, if the driver has one."""
@@ -100,12 +124,29 @@ class StorageDriver(abc.ABC):
         """Stream the data received so far (to rebuild a hash another node started)."""
 
     @abc.abstractmethod
+    async def place_upload(self, upload_id: str, key: str, size: int) -> None:
+        """Make the object ``key`` from the upload's ``size`` bytes, keeping the upload.
+
+        If ``key`` exists, the existing object is kept. The upload accepts no more writes
+        (``write_upload`` may raise :class:`StorageNotFound`) but can be placed again, so a
+        caller can put ``key`` back if it was deleted meanwhile (garbage collection, see
+        docs/storage.md); :meth:`abort_upload` then discards it. Raises
+        :class:`StorageNotFound` for a missing upload and :class:`StorageError` when the
+        upload does not hold exactly ``size`` bytes.
+        """
+
     async def complete_upload(self, upload_id: str, key: str) -> None:
         """Turn the upload into the object ``key``; if ``key`` exists, keep the existing one."""
+        await self.place_upload(upload_id, key, await self.upload_size(upload_id))
+        await self.abort_upload(upload_id)
 
     @abc.abstractmethod
     async def abort_upload(self, upload_id: str) -> None:
         """Discard an upload; a missing upload is not an error."""
+
+    @abc.abstractmethod
+    def list_uploads(self) -> AsyncIterator[UploadInfo]:
+        """Every upload in storage (finished ones not yet discarded too), in no order."""
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default has nothing to release."""

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
+from datetime import UTC, datetime
 
 from dockyard.storage.interface import (
     ObjectInfo,
     StorageDriver,
+    StorageError,
     StorageNotFound,
+    UploadInfo,
     UploadOffsetMismatch,
 )
 
 _CHUNK = 1 << 20
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class MemoryDriver(StorageDriver):
@@ -20,10 +27,18 @@ class MemoryDriver(StorageDriver):
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
         self.uploads: dict[str, bytearray] = {}
+        #: When each object was written and each upload last changed.
+        self.modified: dict[str, datetime] = {}
+        self.upload_modified: dict[str, datetime] = {}
+        #: Uploads placed (they take no more writes).
+        self.placed: set[str] = set()
+
+    def _info(self, key: str, data: bytes) -> ObjectInfo:
+        return ObjectInfo(key=key, size=len(data), modified=self.modified.get(key))
 
     async def stat(self, key: str) -> ObjectInfo | None:
         data = self.objects.get(key)
-        return None if data is None else ObjectInfo(key=key, size=len(data))
+        return None if data is None else self._info(key, data)
 
     async def get(self, key: str) -> bytes:
         try:
@@ -33,6 +48,7 @@ class MemoryDriver(StorageDriver):
 
     async def put(self, key: str, data: bytes) -> None:
         self.objects[key] = bytes(data)
+        self.modified[key] = _now()
 
     async def read(
         self, key: str, offset: int = 0, length: int | None = None
@@ -44,6 +60,7 @@ class MemoryDriver(StorageDriver):
 
     async def delete(self, key: str) -> None:
         self.objects.pop(key, None)
+        self.modified.pop(key, None)
 
     async def list(self, prefix: str) -> AsyncIterator[str]:
         prefix = prefix.strip("/")
@@ -53,8 +70,15 @@ class MemoryDriver(StorageDriver):
             if key.startswith(prefix):
                 yield key
 
+    async def list_objects(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        async for key in self.list(prefix):
+            data = self.objects.get(key)
+            if data is not None:
+                yield self._info(key, data)
+
     async def create_upload(self, upload_id: str) -> None:
         self.uploads[upload_id] = bytearray()
+        self.upload_modified[upload_id] = _now()
 
     async def upload_size(self, upload_id: str) -> int:
         try:
@@ -63,14 +87,16 @@ class MemoryDriver(StorageDriver):
             raise StorageNotFound(upload_id) from None
 
     async def write_upload(self, upload_id: str, offset: int, chunks: AsyncIterable[bytes]) -> int:
-        try:
-            data = self.uploads[upload_id]
-        except KeyError:
-            raise StorageNotFound(upload_id) from None
+        data = self.uploads.get(upload_id)
+        if data is None or upload_id in self.placed:
+            raise StorageNotFound(upload_id)
         if len(data) != offset:
             raise UploadOffsetMismatch(len(data))
-        async for chunk in chunks:
-            data += chunk
+        try:
+            async for chunk in chunks:
+                data += chunk
+        finally:
+            self.upload_modified[upload_id] = _now()
         return len(data)
 
     async def read_upload(self, upload_id: str) -> AsyncIterator[bytes]:
@@ -81,12 +107,24 @@ class MemoryDriver(StorageDriver):
         for start in range(0, len(data), _CHUNK):
             yield data[start : start + _CHUNK]
 
-    async def complete_upload(self, upload_id: str, key: str) -> None:
+    async def place_upload(self, upload_id: str, key: str, size: int) -> None:
         try:
-            data = self.uploads.pop(upload_id)
+            data = self.uploads[upload_id]
         except KeyError:
             raise StorageNotFound(upload_id) from None
-        self.objects.setdefault(key, bytes(data))
+        self.placed.add(upload_id)
+        if len(data) != size:
+            raise StorageError(f"upload {upload_id} has {len(data)} bytes, not {size}")
+        self.upload_modified[upload_id] = _now()
+        if key not in self.objects:
+            await self.put(key, bytes(data))
 
     async def abort_upload(self, upload_id: str) -> None:
         self.uploads.pop(upload_id, None)
+        self.upload_modified.pop(upload_id, None)
+        self.placed.discard(upload_id)
+
+    async def list_uploads(self) -> AsyncIterator[UploadInfo]:
+        for upload_id, modified in sorted(self.upload_modified.items()):
+            size = len(self.uploads.get(upload_id, b""))
+            yield UploadInfo(id=upload_id, modified=modified, size=size)

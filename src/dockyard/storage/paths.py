@@ -3,7 +3,7 @@
 Layout::
 
     blobs/<algorithm>/<first two hex chars>/<encoded>/data
-    uploads/<upload id>/...            (driver-specific)
+    uploads/<upload id>/...            (driver-specific; listed by ``list_uploads``)
     cache/layer-files/v1/<algorithm>/<first two hex chars>/<encoded>.json
     health/                            (never written: readiness checks list it)
 
@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import re
 
-from dockyard.oci.digest import Digest
+from dockyard.oci.digest import Digest, InvalidDigest
 
 _UPLOAD_ID_RE = re.compile(r"^[a-zA-Z0-9-]{1,64}$")
 _KEY_COMPONENT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 #: First component of every upload key; listing the whole store skips it.
 UPLOADS_DIR = "uploads"
+#: First component of every blob key (what garbage collection lists).
+BLOBS_DIR = "blobs"
 
 
 def is_valid_key(key: str) -> bool:
@@ -31,6 +33,23 @@ def is_valid_key(key: str) -> bool:
 def blob_key(digest: Digest) -> str:
     """Key of the content-addressed blob ``digest``."""
     return f"blobs/{digest.algorithm}/{digest.encoded[:2]}/{digest.encoded}/data"
+
+
+def digest_of_blob_key(key: str) -> Digest | None:
+    """The digest whose :func:`blob_key` is ``key``; None for any other key."""
+    parts = key.split("/")
+    if len(parts) != 5 or parts[0] != BLOBS_DIR or parts[4] != "data":
+        return None
+    try:
+        digest = Digest.parse(f"{parts[1]}:{parts[3]}")
+    except InvalidDigest:
+        return None
+    return digest if blob_key(digest) == key else None
+
+
+def is_valid_upload_id(upload_id: str) -> bool:
+    """Whether ``upload_id`` may name an upload (see :func:`upload_prefix`)."""
+    return bool(_UPLOAD_ID_RE.fullmatch(upload_id))
 
 
 def upload_prefix(upload_id: str) -> str:

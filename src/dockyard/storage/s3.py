@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterable, AsyncIterator
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from dockyard.storage.interface import (
     StorageDriver,
     StorageError,
     StorageNotFound,
+    UploadInfo,
     UploadOffsetMismatch,
 )
 from dockyard.storage.s3_client import (
@@ -86,6 +88,11 @@ class S3Driver(StorageDriver):
 
     async def _list(self, prefix: str) -> AsyncIterator[tuple[str, int]]:
         """``(full key, size)`` of every object whose key starts with ``prefix``."""
+        async for full_key, size, _modified in self._list_dated(prefix):
+            yield full_key, size
+
+    async def _list_dated(self, prefix: str) -> AsyncIterator[tuple[str, int, datetime | None]]:
+        """``(full key, size, last modified)`` of every object whose key starts with ``prefix``."""
         token: str | None = None
         while True:
             extra = {"ContinuationToken": token} if token else {}
@@ -93,7 +100,7 @@ class S3Driver(StorageDriver):
                 self._client.list_objects_v2, Bucket=self.bucket, Prefix=prefix, **extra
             )
             for item in page.get("Contents", []):
-                yield item["Key"], item.get("Size", 0)
+                yield item["Key"], item.get("Size", 0), _aware(item.get("LastModified"))
             token = page.get("NextContinuationToken")
             if not page.get("IsTruncated") or not token:
                 return
@@ -116,7 +123,9 @@ class S3Driver(StorageDriver):
             head = await call(self._client.head_object, Bucket=self.bucket, Key=self._key(key))
         except StorageNotFound:
             return None
-        return ObjectInfo(key=key, size=head["ContentLength"])
+        return ObjectInfo(
+            key=key, size=head["ContentLength"], modified=_aware(head.get("LastModified"))
+        )
 
     async def get(self, key: str) -> bytes:
         return await self._get(self._key(key))
@@ -168,16 +177,20 @@ class S3Driver(StorageDriver):
         await self._delete_key(self._key(key))
 
     async def list(self, prefix: str) -> AsyncIterator[str]:
+        async for info in self.list_objects(prefix):
+            yield info.key
+
+    async def list_objects(self, prefix: str) -> AsyncIterator[ObjectInfo]:
         folder = prefix.strip("/")
         if folder and not paths.is_valid_key(folder):
             raise InvalidKey(f"invalid storage prefix {prefix!r}")
         start = self.prefix + (folder + "/" if folder else "")
         hidden = paths.UPLOADS_DIR + "/"
-        async for full_key, _size in self._list(start):
+        async for full_key, size, modified in self._list_dated(start):
             key = full_key[len(self.prefix) :]
             if not folder and key.startswith(hidden):
                 continue  # uploads are not objects until completed
-            yield key
+            yield ObjectInfo(key=key, size=size, modified=modified)
 
     async def url_for(self, key: str, *, expires_in: int) -> str | None:
         full_key = self._key(key)
@@ -245,12 +258,13 @@ class S3Driver(StorageDriver):
         finally:
             body.close()
 
-    async def complete_upload(self, upload_id: str, key: str) -> None:
+    async def place_upload(self, upload_id: str, key: str, size: int) -> None:
         target = self._key(key)
         _root, state = await self._state(upload_id)
+        if state.size != size:
+            raise StorageError(f"upload {upload_id} has {state.size} bytes, not {size}")
         if await self.stat(key) is None:
             await self._assemble(state, target)
-        await self._delete_all(state.keys)
 
     async def _assemble(self, state: UploadState, target: str) -> None:
         """Make ``target`` from the segments: one copy, one PUT, or a multipart copy."""
@@ -307,3 +321,42 @@ class S3Driver(StorageDriver):
         keys = [full_key async for full_key, _size in self._list(root)]
         if keys:
             await self._delete_all(deletion_order(root, keys))
+
+    async def _list_uploads(self) -> AsyncIterator[UploadInfo]:
+        root = self.prefix + paths.UPLOADS_DIR + "/"
+        current: str | None = None
+        latest: datetime | None = None
+        listing: list[tuple[str, int]] = []
+        # Keys come in order, so the objects of one upload are consecutive.
+        async for full_key, size, modified in self._list_dated(root):
+            upload_id = full_key[len(root) :].split("/", 1)[0]
+            if upload_id != current:
+                if current is not None and latest is not None:
+                    yield _upload_info(root, current, latest, listing)
+                current, latest, listing = upload_id, None, []
+            listing.append((full_key, size))
+            if modified is not None and (latest is None or modified > latest):
+                latest = modified
+        if current is not None and latest is not None:
+            yield _upload_info(root, current, latest, listing)
+
+    async def list_uploads(self) -> AsyncIterator[UploadInfo]:
+        async for upload in self._list_uploads():
+            if paths.is_valid_upload_id(upload.id):
+                yield upload
+
+
+def _upload_info(
+    root: str, upload_id: str, modified: datetime, listing: list[tuple[str, int]]
+) -> UploadInfo:
+    """An upload from the listing of its objects: its size is that of its data segments."""
+    state = parse_state(f"{root}{upload_id}/", listing)
+    size = state.size if state is not None else sum(size for _key, size in listing)
+    return UploadInfo(id=upload_id, modified=modified, size=size)
+
+
+def _aware(value: object) -> datetime | None:
+    """An S3 ``LastModified`` as an aware datetime (boto3 parses it with a timezone)."""
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -14,10 +14,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dockyard.storage import StorageDriver, StorageNotFound, UploadOffsetMismatch
+from dockyard.storage import (
+    StorageDriver,
+    StorageError,
+    StorageNotFound,
+    UploadOffsetMismatch,
+)
 
 MiB = 1 << 20
 #: Largest chunk a streaming read may hand out (drivers must not load a large object whole).
@@ -42,6 +48,17 @@ async def collect(stream: AsyncIterator[bytes]) -> bytes:
 async def keys_under(driver: StorageDriver, prefix: str) -> list[str]:
     """Sorted keys ``list(prefix)`` returns."""
     return sorted([key async for key in driver.list(prefix)])
+
+
+#: How far a driver's clock (an S3 server's, in whole seconds) may be from ours.
+CLOCK_SLACK = timedelta(minutes=2)
+
+
+def assert_recent(moment: datetime | None, since: datetime) -> None:
+    """``moment`` is an aware time no earlier than ``since`` and no later than now (with slack)."""
+    assert moment is not None
+    assert moment.tzinfo is not None
+    assert since - CLOCK_SLACK <= moment <= datetime.now(UTC) + CLOCK_SLACK
 
 
 def pattern(size: int, seed: int = 0) -> bytes:
@@ -458,3 +475,130 @@ class DriverSuite:
             assert len(chunk) <= MAX_STREAM_CHUNK
             stored.update(chunk)
         assert stored.hexdigest() == expected.hexdigest()
+
+    # --- modification times and listings with details (garbage collection) ---------------
+    async def test_stat_reports_when_the_object_was_written(self, driver: StorageDriver) -> None:
+        since = datetime.now(UTC)
+        await driver.put("dated/object", b"dated")
+        info = await driver.stat("dated/object")
+        assert info is not None
+        assert_recent(info.modified, since)
+
+    async def test_list_objects_gives_sizes_and_times(self, driver: StorageDriver) -> None:
+        since = datetime.now(UTC)
+        await driver.put("lo/a", b"1")
+        await driver.put("lo/b/c", b"22")
+        await driver.put("other/d", b"333")
+        await driver.create_upload("u-not-an-object")
+        await driver.write_upload("u-not-an-object", 0, chunks_of([b"pending"]))
+        found = {info.key: info async for info in driver.list_objects("lo")}
+        assert sorted(found) == ["lo/a", "lo/b/c"]
+        assert found["lo/a"].size == 1
+        assert found["lo/b/c"].size == 2
+        for info in found.values():
+            assert_recent(info.modified, since)
+        everything = sorted([info.key async for info in driver.list_objects("")])
+        assert everything == await keys_under(driver, "") == ["lo/a", "lo/b/c", "other/d"]
+        assert [info async for info in driver.list_objects("missing")] == []
+
+    async def test_list_uploads_finds_every_upload_until_discarded(
+        self, driver: StorageDriver
+    ) -> None:
+        since = datetime.now(UTC)
+        assert [upload async for upload in driver.list_uploads()] == []
+        await driver.create_upload("u-listed-empty")
+        await driver.create_upload("u-listed-data")
+        await driver.write_upload("u-listed-data", 0, chunks_of([b"some data"]))
+        await driver.create_upload("u-listed-placed")
+        await driver.write_upload("u-listed-placed", 0, chunks_of([b"placed"]))
+        await driver.place_upload("u-listed-placed", "listed/placed", 6)
+        await driver.put("listed/object", b"not an upload")
+        uploads = {upload.id: upload async for upload in driver.list_uploads()}
+        assert sorted(uploads) == ["u-listed-data", "u-listed-empty", "u-listed-placed"]
+        for upload in uploads.values():
+            assert_recent(upload.modified, since)
+        await driver.abort_upload("u-listed-data")
+        await driver.abort_upload("u-listed-placed")
+        remaining = [upload.id async for upload in driver.list_uploads()]
+        assert remaining == ["u-listed-empty"]
+
+    # --- placing an upload (kept until discarded) ------------------------------------------
+    async def test_place_upload_makes_the_object_and_keeps_the_upload(
+        self, driver: StorageDriver
+    ) -> None:
+        data = pattern(70_000, seed=6)
+        await driver.create_upload("u-place")
+        await driver.write_upload("u-place", 0, chunks_of([data[:30_000], data[30_000:]]))
+        since = datetime.now(UTC)
+        await driver.place_upload("u-place", "placed/object", len(data))
+        assert await driver.get("placed/object") == data
+        info = await driver.stat("placed/object")
+        assert info is not None
+        assert info.size == len(data)
+        assert_recent(info.modified, since)
+        assert await driver.upload_size("u-place") == len(data)
+        assert await collect(driver.read_upload("u-place")) == data
+        assert await keys_under(driver, "") == ["placed/object"]
+        await driver.abort_upload("u-place")
+        assert await driver.get("placed/object") == data
+        with pytest.raises(StorageNotFound):
+            await driver.upload_size("u-place")
+
+    async def test_place_again_restores_a_deleted_object(self, driver: StorageDriver) -> None:
+        data = pattern(6_000, seed=7)
+        await driver.create_upload("u-replace")
+        await driver.write_upload("u-replace", 0, chunks_of([data]))
+        await driver.place_upload("u-replace", "replaced/object", len(data))
+        await driver.delete("replaced/object")
+        assert await driver.stat("replaced/object") is None
+        await driver.place_upload("u-replace", "replaced/object", len(data))
+        assert await driver.get("replaced/object") == data
+        await driver.place_upload("u-replace", "replaced/object", len(data))
+        assert await driver.get("replaced/object") == data
+        await driver.abort_upload("u-replace")
+        assert await driver.get("replaced/object") == data
+        assert await keys_under(driver, "") == ["replaced/object"]
+
+    async def test_place_when_the_key_exists_keeps_the_existing_object(
+        self, driver: StorageDriver
+    ) -> None:
+        await driver.put("kept/object", b"existing")
+        await driver.create_upload("u-exists")
+        await driver.write_upload("u-exists", 0, chunks_of([b"incoming"]))
+        await driver.place_upload("u-exists", "kept/object", 8)
+        assert await driver.get("kept/object") == b"existing"
+        await driver.abort_upload("u-exists")
+        assert await driver.get("kept/object") == b"existing"
+        assert await keys_under(driver, "") == ["kept/object"]
+
+    async def test_place_of_the_wrong_size_is_refused(self, driver: StorageDriver) -> None:
+        await driver.create_upload("u-size")
+        await driver.write_upload("u-size", 0, chunks_of([b"four"]))
+        with pytest.raises(StorageError):
+            await driver.place_upload("u-size", "sized/object", 5)
+        assert await driver.stat("sized/object") is None
+
+    async def test_place_of_a_missing_upload_raises(self, driver: StorageDriver) -> None:
+        with pytest.raises(StorageNotFound):
+            await driver.place_upload("u-absent", "absent/object", 0)
+        await driver.create_upload("u-gone")
+        await driver.abort_upload("u-gone")
+        with pytest.raises(StorageNotFound):
+            await driver.place_upload("u-gone", "absent/object", 0)
+        assert await driver.stat("absent/object") is None
+
+    async def test_concurrent_places_of_the_same_content_store_one_object(
+        self, driver: StorageDriver
+    ) -> None:
+        data = pattern(40_000, seed=8)
+        for upload_id in ("u-race-1", "u-race-2"):
+            await driver.create_upload(upload_id)
+            await driver.write_upload(upload_id, 0, chunks_of([data]))
+        await asyncio.gather(
+            driver.place_upload("u-race-1", "race/object", len(data)),
+            driver.place_upload("u-race-2", "race/object", len(data)),
+        )
+        await driver.abort_upload("u-race-1")
+        await driver.abort_upload("u-race-2")
+        assert await driver.get("race/object") == data
+        assert await keys_under(driver, "") == ["race/object"]

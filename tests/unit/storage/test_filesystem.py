@@ -185,3 +185,37 @@ class TestFilesystemLayout:
         await driver.delete("a/other")
         assert driver.root.is_dir()
         assert list(driver.root.iterdir()) == []
+
+
+class TestFilesystemPlacing:
+    async def test_a_placed_upload_shares_the_blob_file_and_takes_no_writes(
+        self, tmp_path: Path
+    ) -> None:
+        driver = FilesystemDriver(tmp_path / "root", fsync=True)
+        await driver.create_upload("u-linked")
+        await driver.write_upload("u-linked", 0, chunks_of([b"layer bytes"]))
+        await driver.place_upload("u-linked", "blobs/x/object", 11)
+        blob = driver.root / "blobs" / "x" / "object"
+        placed = driver.root / "uploads" / "u-linked" / "placed"
+        assert os.stat(blob).st_ino == os.stat(placed).st_ino  # one copy on disk
+        with pytest.raises(StorageError):  # StorageNotFound: nothing to append to
+            await driver.write_upload("u-linked", 11, chunks_of([b"more"]))
+        assert blob.read_bytes() == b"layer bytes"
+        await driver.abort_upload("u-linked")
+        assert blob.read_bytes() == b"layer bytes"
+        assert not (driver.root / "uploads" / "u-linked").exists()
+
+    async def test_placing_copies_where_hard_links_are_refused(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        def no_links(source: object, target: object) -> None:
+            raise PermissionError(1, "Operation not permitted")
+
+        monkeypatch.setattr("dockyard.storage.filesystem.os.link", no_links)
+        driver = FilesystemDriver(tmp_path / "root", fsync=True)
+        await driver.create_upload("u-copied")
+        await driver.write_upload("u-copied", 0, chunks_of([b"copied bytes"]))
+        await driver.place_upload("u-copied", "copied/object", 12)
+        await driver.abort_upload("u-copied")
+        assert await driver.get("copied/object") == b"copied bytes"
+        assert sorted(p.name for p in (driver.root / "copied").iterdir()) == ["object"]
