@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dockyard.metadata.blob_writes import BlobLink, add_upload, set_upload_size
 from dockyard.metadata.db import Database
 from dockyard.metadata.manifest_put import (
     ManifestDetails,
@@ -92,22 +93,6 @@ class RegistryStore:
         self.default_private = default_private
 
     # --- repositories ------------------------------------------------------------------
-    async def _ensure_repository(self, conn: AsyncConnection, name: str) -> int:
-        stmt = (
-            self.db.insert(repositories)
-            .values(
-                name=name,
-                namespace=name.split("/", 1)[0],
-                is_private=self.default_private,
-                created_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["name"])
-        )
-        await conn.execute(stmt)
-        repo_id = await conn.scalar(select(repositories.c.id).where(repositories.c.name == name))
-        assert repo_id is not None
-        return int(repo_id)
-
     async def _lock_repository(self, conn: AsyncConnection, name: str) -> int | None:
         """The id of repository ``name``, its row locked until the transaction ends.
 
@@ -179,42 +164,17 @@ class RegistryStore:
         (docs/storage.md, "Garbage collection"). ``existing_only`` (a cross-repository
         mount) links only a blob whose row exists, and answers False otherwise.
         """
-        now = utcnow()
-        locked = (
-            select(blobs.c.digest)
-            .where(blobs.c.digest == digest)
-            .with_for_update(read=True, key_share=True)
+        link = BlobLink(
+            dialect=self.db.dialect,
+            name=name,
+            digest=digest,
+            size=size,
+            now=utcnow(),
+            default_private=self.default_private,
+            finished_upload=finished_upload,
+            existing_only=existing_only,
         )
-        async with self.db.write() as conn:
-            if existing_only:
-                if await conn.scalar(locked) is None:
-                    return False
-            else:
-                # Twice at most: a row a sweep deletes while we wait on its lock is gone when
-                # the lock is granted, and the second insert records it again.
-                for _attempt in range(3):
-                    await conn.execute(
-                        self.db.insert(blobs)
-                        .values(digest=digest, size=size, created_at=now)
-                        .on_conflict_do_nothing(index_elements=["digest"])
-                    )
-                    if await conn.scalar(locked) is not None:
-                        break
-                else:  # pragma: no cover - needs three sweeps of one blob in a row
-                    raise RuntimeError(f"blob {digest} deleted while being linked")
-            repo_id = await self._ensure_repository(conn, name)
-            insert = self.db.insert(repository_blobs).values(
-                repository_id=repo_id, digest=digest, created_at=now
-            )
-            await conn.execute(
-                insert.on_conflict_do_update(
-                    index_elements=["repository_id", "digest"],
-                    set_={"created_at": insert.excluded.created_at},
-                )
-            )
-            if finished_upload is not None:
-                await conn.execute(delete(uploads).where(uploads.c.id == finished_upload))
-        return True
+        return await self.db.run_write(link.run)
 
     async def unlink_blob(self, name: str, digest: str) -> bool:
         """Stop repository ``name`` from serving ``digest``; False if it did not."""
@@ -244,13 +204,7 @@ class RegistryStore:
     # --- uploads -------------------------------------------------------------------------
     async def create_upload(self, upload_id: str, name: str) -> None:
         """Record a new upload session."""
-        now = utcnow()
-        async with self.db.write() as conn:
-            await conn.execute(
-                uploads.insert().values(
-                    id=upload_id, repository=name, size=0, created_at=now, updated_at=now
-                )
-            )
+        await self.db.run_write(add_upload(self.db.dialect, upload_id, name, utcnow()))
 
     async def get_upload(self, upload_id: str) -> UploadRecord | None:
         """The upload session, if it exists."""
@@ -265,12 +219,7 @@ class RegistryStore:
 
     async def set_upload_size(self, upload_id: str, size: int) -> None:
         """Record how much an upload has received."""
-        async with self.db.write() as conn:
-            await conn.execute(
-                update(uploads)
-                .where(uploads.c.id == upload_id)
-                .values(size=size, updated_at=utcnow())
-            )
+        await self.db.run_write(set_upload_size(self.db.dialect, upload_id, size, utcnow()))
 
     async def delete_upload(self, upload_id: str) -> None:
         """Forget an upload session."""
