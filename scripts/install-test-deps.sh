@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the system packages the end-to-end tests drive: a Docker engine, skopeo, podman,
-# the reference registry, wrk (the benchmark), PostgreSQL, nginx (the multi-node tests) and
-# Chromium (the web page tests, through Playwright; never `playwright install`). Runs apt-get
-# only for what is missing, and only as root; elsewhere it says what is missing and the tests
-# that need it skip (fail under CI=true).
+# the reference registry, wrk (the benchmark), PostgreSQL, nginx (the multi-node tests),
+# Chromium (the web page tests, through Playwright; never `playwright install`), mmdebstrap
+# and docker-compose (the deployment image test: a Debian base image, the compose file's
+# check). Runs apt-get only for what is missing, and only as root; elsewhere it says what is
+# missing and the tests that need it skip (fail under CI=true).
 set -euo pipefail
 
 declare -A wanted=(
@@ -16,6 +17,8 @@ declare -A wanted=(
   [chromium]=chromium
   [/usr/lib/postgresql/15/bin/initdb]=postgresql
   [/usr/sbin/nginx]=nginx
+  [mmdebstrap]=mmdebstrap
+  [docker-compose]=docker-compose
 )
 
 missing=()
