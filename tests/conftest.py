@@ -1,12 +1,15 @@
 """Fixtures shared by every test: settings in a temp dir, an in-process app, a live server.
 
-Databases: ``database_url`` runs a test on SQLite and on a throwaway PostgreSQL cluster in turn;
-``settings`` (so ``client``) and ``live_server`` use SQLite unless ``--postgres`` is given or
-``DOCKYARD_TEST_BACKEND=postgresql`` is set, which gives each test a fresh PostgreSQL database.
+Backends: every app under test gets its database and storage from ``backend`` (per test) or
+``module_backend`` (per module; see ``tests/support/backends.py``): SQLite in its data directory
+and the filesystem driver by default; a fresh database on a throwaway PostgreSQL cluster (one
+per session, each database a copy of a migrated template) with ``--postgres`` or
+``DOCKYARD_TEST_BACKEND=postgresql``; a fresh bucket on a local ``moto_server`` (one per session)
+with ``--storage s3`` or ``DOCKYARD_TEST_STORAGE=s3`` (``memory``: the in-process driver).
+``settings`` (so ``client``) and ``live_server`` are built on ``backend``; tests that build
+their own apps take ``backend.settings(...)``, and their live servers ``backend.env()``.
 
-Storage: ``settings`` (so ``client``) uses the filesystem driver unless ``--storage s3`` (or
-``memory``) is given or ``DOCKYARD_TEST_STORAGE`` is set; with ``s3`` each test gets a fresh
-bucket on a local ``moto_server`` started once per session (``moto_server`` fixture).
+``database_url`` runs a test on SQLite and on PostgreSQL in turn, whatever the options.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from starlette.testclient import TestClient
 from dockyard.app import create_app
 from dockyard.config import Settings
 from dockyard.metadata import migrate
+from tests.support.backends import AppBackend, Backends
 from tests.support.postgres import PostgresCluster, postgres_available
 from tests.support.servers import LiveServer
 
@@ -99,37 +103,39 @@ def app_storage(config: pytest.Config) -> str:
     return driver
 
 
-def _app_storage_settings(request: pytest.FixtureRequest) -> dict[str, object]:
-    """``storage`` settings of the app under test (a fresh bucket per test on S3)."""
+@pytest.fixture(scope="session")
+def backends(request: pytest.FixtureRequest) -> Backends:
+    """What the run's options ask apps to run on (starting PostgreSQL or moto if asked)."""
+    explicit = os.environ.get("DOCKYARD_TEST_DATABASE_URL") or None
+    postgres = None
+    if explicit is None and app_backend(request.config) == "postgresql":
+        cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+        postgres = (cluster, str(request.getfixturevalue("postgres_template")))
     driver = app_storage(request.config)
-    if driver != "s3":
-        return {"driver": driver, "fsync": False}
-    server: MotoServer = request.getfixturevalue("moto_server")
-    return server.storage_settings()
-
-
-def _app_database_url(request: pytest.FixtureRequest) -> str | None:
-    """DOCKYARD_TEST_DATABASE_URL, else a fresh PostgreSQL database if asked, else None."""
-    if explicit := os.environ.get("DOCKYARD_TEST_DATABASE_URL"):
-        return explicit
-    if app_backend(request.config) == "postgresql":
-        return str(request.getfixturevalue("postgres_database_url"))
-    return None
+    moto: MotoServer | None = request.getfixturevalue("moto_server") if driver == "s3" else None
+    return Backends(explicit_url=explicit, postgres=postgres, driver=driver, moto=moto)
 
 
 @pytest.fixture
-def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+def backend(backends: Backends, request: pytest.FixtureRequest) -> AppBackend:
+    """A fresh database and storage for the apps of one test (removed after it)."""
+    return backends.new(request.addfinalizer)
+
+
+@pytest.fixture(scope="module")
+def module_backend(backends: Backends, request: pytest.FixtureRequest) -> AppBackend:
+    """A fresh database and storage for an app shared by the tests of one module."""
+    return backends.new(request.addfinalizer)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, backend: AppBackend) -> Settings:
     """Settings for an open registry (no auth) whose data lives in a fresh temp dir.
 
     Registry-protocol tests run without authentication; the auth tests build their own
     settings with ``auth.enabled`` (the product's default).
     """
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=_app_database_url(request),
-        storage=_app_storage_settings(request),
-        auth={"enabled": False},
-    )
+    return backend.settings(tmp_path / "data", storage={"fsync": False}, auth={"enabled": False})
 
 
 @pytest.fixture
@@ -140,11 +146,9 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def live_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
-    """A real ``dockyard serve`` on a free 127.0.0.1 port."""
-    url = _app_database_url(request)
-    env = {"DOCKYARD_DATABASE_URL": url} if url else {}
-    server = LiveServer(data_dir=tmp_path / "live-data", env=env).start()
+def live_server(tmp_path: Path, backend: AppBackend) -> Iterator[LiveServer]:
+    """A real ``dockyard serve`` on a free 127.0.0.1 port, on the run's backend."""
+    server = LiveServer(data_dir=tmp_path / "live-data", env=backend.env()).start()
     yield server
     server.stop()
 

@@ -29,6 +29,7 @@ from dockyard.metadata.db import Database
 from dockyard.metadata.hub_store import HubStore
 from dockyard.metadata.profile_store import ProfileStore
 from dockyard.metadata.ratelimit_store import RateLimitStore
+from dockyard.metadata.session_store import WebSessionStore
 from dockyard.metadata.store import RegistryStore
 from dockyard.metadata.webhook_store import WebhookStore
 from dockyard.registry.errors import RegistryError
@@ -47,6 +48,7 @@ from dockyard.web.api.routes import ROUTES as API_ROUTES
 from dockyard.web.errors import registry_error_handler
 from dockyard.web.health import ROUTES as HEALTH_ROUTES
 from dockyard.web.middleware import RegistryHeaders
+from dockyard.web.nul import RefuseNul
 from dockyard.web.state import AuthServices
 from dockyard.web.token import ROUTES as TOKEN_ROUTES
 from dockyard.web.ui import errors as page_errors
@@ -167,6 +169,7 @@ def build_web_ui(
     images = ImageService(hub.tags, RegistryStore(db), storage, LayerIndex(storage))
     return WebUi.build(
         auth.tokens.authority.key,
+        WebSessionStore(db),
         images,
         ProfileService(ProfileStore(db)),
         open_signup=settings.auth.open_signup,
@@ -229,7 +232,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
 
     app = Starlette(
         routes=[*HEALTH_ROUTES, *TOKEN_ROUTES, *API_ROUTES, *V2_ROUTES, *UI_ROUTES],
-        middleware=[Middleware(RegistryHeaders)],
+        middleware=[Middleware(RegistryHeaders), Middleware(RefuseNul)],
         exception_handlers={
             RegistryError: registry_error_handler,
             AccessRefused: access_refused_handler,

@@ -192,6 +192,16 @@ def test_change_password_and_revoke_token(
     fresh.go("/settings/general")
     assert fresh.page.url.endswith("/settings/general")
 
+    # The sessions page lists both browsers; "sign out everywhere else" ends the fresh one.
+    person.go("/settings/sessions")
+    assert page.locator("table.sessions-table tbody tr").count() == 2
+    assert page.locator(".badge", has_text="this browser").count() == 1
+    page.get_by_role("button", name="Sign out everywhere else").click()
+    page.get_by_text("Every other session is signed out.").wait_for()
+    assert page.locator("table.sessions-table tbody tr").count() == 1
+    fresh.go("/settings/general")
+    assert "/login" in fresh.page.url
+
     # An access token: created, works, revoked, gone and refused.
     person.go("/settings/tokens")
     assert page.get_by_text("No tokens yet.").is_visible()

@@ -27,13 +27,18 @@ from tests.support.auth import (
     run,
     stored_token_hashes,
 )
+from tests.support.backends import AppBackend
 
 SCOPE = "repository:alice/app:pull,push,delete"
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = auth_settings(tmp_path_factory.mktemp("pats"), max_failures_per_account=1000)
+def client(
+    tmp_path_factory: pytest.TempPathFactory, module_backend: AppBackend
+) -> Iterator[TestClient]:
+    settings = auth_settings(
+        module_backend, tmp_path_factory.mktemp("pats"), max_failures_per_account=1000
+    )
     with auth_client(settings) as client:
         create_user(client, "alice")
         create_user(client, "bob")

@@ -26,6 +26,7 @@ from tests.support.auth import (
     push_small_image,
     registry_token,
 )
+from tests.support.backends import AppBackend
 
 #: The address Starlette's test client connects from.
 IP = "testclient"
@@ -59,8 +60,10 @@ def find(events: list[dict[str, Any]], action: str, **fields: Any) -> dict[str, 
 
 
 @pytest.fixture(scope="module")
-def logged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Logged]:
-    with auth_client(auth_settings(tmp_path_factory.mktemp("audit"))) as client:
+def logged(
+    tmp_path_factory: pytest.TempPathFactory, module_backend: AppBackend
+) -> Iterator[Logged]:
+    with auth_client(auth_settings(module_backend, tmp_path_factory.mktemp("audit"))) as client:
         for name in ("alice", "orgboss", "member", "bob"):
             create_user(client, name)
         create_user(client, "siteadmin", admin=True)

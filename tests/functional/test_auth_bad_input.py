@@ -34,6 +34,7 @@ from tests.support.auth import (
     registry_token,
     signing_key,
 )
+from tests.support.backends import AppBackend
 
 ALICE = ("alice", PASSWORD)
 PRIVATE = "/v2/alice/private/manifests/latest"
@@ -41,8 +42,11 @@ PULL_PRIVATE = "repository:alice/private:pull"
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def client(
+    tmp_path_factory: pytest.TempPathFactory, module_backend: AppBackend
+) -> Iterator[TestClient]:
     settings = auth_settings(
+        module_backend,
         tmp_path_factory.mktemp("bad"),
         max_failures_per_account=10_000,
         max_failures_per_address=10_000,
@@ -478,3 +482,55 @@ def test_hub_login_bad_bodies(client: TestClient, content: bytes, message: str) 
     )
     assert response.status_code == 400, response.text
     assert response.json()["message"] == message
+
+
+# --- NUL characters ----------------------------------------------------------------------------
+# PostgreSQL can neither store nor compare text holding a NUL (U+0000); SQLite can. Nothing in
+# Dockyard may hold one, so every database gives these answers, and never a 500.
+NUL = "a\x00b"
+
+
+def test_nul_in_hub_api_bodies_queries_and_paths(client: TestClient) -> None:
+    hub = hub_headers(hub_login(client, "alice"))
+    patch = client.patch(
+        "/v2/repositories/alice/private/", json={"full_description": NUL}, headers=hub
+    )
+    assert patch.status_code == 400, patch.text
+    assert "NUL" in patch.json()["message"]
+    login = client.post("/v2/users/login", json={"username": NUL, "password": PASSWORD})
+    assert login.status_code == 400, login.text
+    queries = [
+        ("/v2/search/repositories/", {"query": NUL}),
+        ("/v1/search", {"q": NUL}),
+        ("/v2/repositories/alice/private/tags/", {"name": NUL}),
+        ("/v2/auditlogs/alice/", {"action": NUL}),
+    ]
+    for path, params in queries:
+        response = client.get(path, params=params, headers=hub)
+        assert response.status_code == 400, (path, response.text)
+        assert set(response.json()) == {"message", "errinfo"}, path
+    for path in ("/v2/repositories/a%00b/app/", "/v2/users/a%00b/", "/v2/orgs/a%00b/"):
+        response = client.get(path, headers=hub)
+        assert response.status_code == 404, (path, response.text)
+        assert set(response.json()) == {"message", "errinfo"}, path
+
+
+def test_nul_in_credentials_and_registry_queries(client: TestClient, good_token: str) -> None:
+    assert get_token(client, [PULL_PRIVATE], (NUL, PASSWORD)).status_code == 401
+    assert get_token(client, [PULL_PRIVATE], ("alice", NUL)).status_code == 401
+    form = {"grant_type": "password", "username": NUL, "password": PASSWORD, "service": SERVICE}
+    assert post_token(client, form).status_code == 401
+    referrers = "/v2/alice/private/referrers/sha256:" + "0" * 64
+    for path, params in (
+        ("/v2/_catalog", {"last": NUL}),
+        ("/v2/alice/private/tags/list", {"last": NUL}),
+        (referrers, {"artifactType": NUL}),
+        ("/token", {"service": SERVICE, "scope": f"repository:{NUL}:pull"}),
+    ):
+        response = client.get(path, params=params, headers=bearer(good_token))
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()["errors"][0]["code"] == "UNSUPPORTED", path
+    # A NUL in a repository name is an invalid name, as any other bad character.
+    response = client.get("/v2/a%00b/tags/list", headers=bearer(good_token))
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "NAME_INVALID"

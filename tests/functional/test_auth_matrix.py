@@ -76,6 +76,7 @@ from tests.support.auth import (
     signing_key,
     upload_blob,
 )
+from tests.support.backends import AppBackend
 from tests.support.oci import digest_of
 
 OPS = ("pull", "push", "delete", "tags", "referrers")
@@ -310,8 +311,9 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory, module_backend: AppBackend) -> Iterator[World]:
     settings = auth_settings(
+        module_backend,
         tmp_path_factory.mktemp("matrix"),
         token_ttl=3600,
         # The revoked token's refusals count as failed logins; throttling has its own tests.

@@ -20,11 +20,14 @@ from tests.support.auth import (
     make_org,
     signup,
 )
+from tests.support.backends import AppBackend
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    with auth_client(auth_settings(tmp_path_factory.mktemp("signup"))) as client:
+def client(
+    tmp_path_factory: pytest.TempPathFactory, module_backend: AppBackend
+) -> Iterator[TestClient]:
+    with auth_client(auth_settings(module_backend, tmp_path_factory.mktemp("signup"))) as client:
         yield client
 
 
@@ -114,8 +117,10 @@ def test_sign_up_refuses_bad_input(
 
 
 # --- closed sign-up ----------------------------------------------------------------------------
-def test_closed_sign_up_refuses_the_api_but_not_the_cli(tmp_path: Path) -> None:
-    settings = auth_settings(tmp_path, open_signup=False)
+def test_closed_sign_up_refuses_the_api_but_not_the_cli(
+    tmp_path: Path, backend: AppBackend
+) -> None:
+    settings = auth_settings(backend, tmp_path, open_signup=False)
     with auth_client(settings) as client:
         response = signup(client, "hopeful")
         assert response.status_code == 403, response.text
@@ -137,6 +142,7 @@ def test_closed_sign_up_refuses_the_api_but_not_the_cli(tmp_path: Path) -> None:
                 "opsadmin",
             ],
             input=PASSWORD + "\n",
+            env=backend.env(),
         )
         assert result.exit_code == 0, result.output
         assert "created user opsadmin (administrator)" in result.output
@@ -165,6 +171,7 @@ def test_closed_sign_up_refuses_the_api_but_not_the_cli(tmp_path: Path) -> None:
                 "plainuser",
             ],
             input=PASSWORD + "\n",
+            env=backend.env(),
         )
         assert result.exit_code == 0, result.output
         assert "administrator" not in result.output
@@ -180,7 +187,7 @@ def test_closed_sign_up_refuses_the_api_but_not_the_cli(tmp_path: Path) -> None:
     ],
 )
 def test_cli_applies_the_same_rules(
-    tmp_path: Path, username: str, password: str, message: str
+    tmp_path: Path, backend: AppBackend, username: str, password: str, message: str
 ) -> None:
     result = CliRunner().invoke(
         cli,
@@ -195,19 +202,20 @@ def test_cli_applies_the_same_rules(
             username,
         ],
         input=password + "\n",
+        env=backend.env(),
     )
     assert result.exit_code == 1, result.output
     assert message in result.output
 
 
-def test_cli_refuses_a_taken_name(tmp_path: Path) -> None:
+def test_cli_refuses_a_taken_name(tmp_path: Path, backend: AppBackend) -> None:
     args = ["user", "create", "--data-dir", str(tmp_path / "data"), "--password-stdin"]
     first = CliRunner().invoke(
-        cli, [*args, "--email", "a@example.com", "taken1"], input=PASSWORD + "\n"
+        cli, [*args, "--email", "a@example.com", "taken1"], input=PASSWORD + "\n", env=backend.env()
     )
     assert first.exit_code == 0, first.output
     second = CliRunner().invoke(
-        cli, [*args, "--email", "b@example.com", "taken1"], input=PASSWORD + "\n"
+        cli, [*args, "--email", "b@example.com", "taken1"], input=PASSWORD + "\n", env=backend.env()
     )
     assert second.exit_code == 1
     assert "already taken" in second.output

@@ -23,6 +23,7 @@ from tests.support.auth import (
     post_token,
     signup,
 )
+from tests.support.backends import AppBackend
 from tests.support.servers import LiveServer
 
 WINDOW = 300
@@ -39,8 +40,9 @@ def hub_login_response(client: TestClient, username: str, password: str) -> http
     return client.post("/v2/users/login", json={"username": username, "password": password})
 
 
-def test_failures_per_account(tmp_path: Path) -> None:
+def test_failures_per_account(tmp_path: Path, backend: AppBackend) -> None:
     settings = auth_settings(
+        backend,
         tmp_path,
         max_failures_per_account=3,
         max_failures_per_address=1000,
@@ -73,8 +75,10 @@ def test_failures_per_account(tmp_path: Path) -> None:
         assert hub_login_response(client, "bob", PASSWORD).status_code == 200
 
 
-def test_failures_at_the_hub_login_count_too(tmp_path: Path) -> None:
-    settings = auth_settings(tmp_path, max_failures_per_account=2, failure_window_seconds=WINDOW)
+def test_failures_at_the_hub_login_count_too(tmp_path: Path, backend: AppBackend) -> None:
+    settings = auth_settings(
+        backend, tmp_path, max_failures_per_account=2, failure_window_seconds=WINDOW
+    )
     with auth_client(settings) as client:
         create_user(client, "alice")
         for _ in range(2):
@@ -85,8 +89,10 @@ def test_failures_at_the_hub_login_count_too(tmp_path: Path) -> None:
         assert_throttled(get_token(client, [], ("alice", PASSWORD)))
 
 
-def test_a_success_resets_the_account_count(tmp_path: Path) -> None:
-    settings = auth_settings(tmp_path, max_failures_per_account=3, failure_window_seconds=WINDOW)
+def test_a_success_resets_the_account_count(tmp_path: Path, backend: AppBackend) -> None:
+    settings = auth_settings(
+        backend, tmp_path, max_failures_per_account=3, failure_window_seconds=WINDOW
+    )
     with auth_client(settings) as client:
         create_user(client, "alice")
         for _ in range(2):
@@ -95,8 +101,9 @@ def test_a_success_resets_the_account_count(tmp_path: Path) -> None:
             assert get_token(client, [], ("alice", PASSWORD)).status_code == 200
 
 
-def test_failures_per_address(tmp_path: Path) -> None:
+def test_failures_per_address(tmp_path: Path, backend: AppBackend) -> None:
     settings = auth_settings(
+        backend,
         tmp_path,
         max_failures_per_account=1000,
         max_failures_per_address=4,
@@ -113,8 +120,10 @@ def test_failures_per_address(tmp_path: Path) -> None:
         assert get_token(client, ["repository:bob/app:pull"]).status_code == 200
 
 
-def test_failed_access_tokens_count_as_failures(tmp_path: Path) -> None:
-    settings = auth_settings(tmp_path, max_failures_per_account=2, failure_window_seconds=WINDOW)
+def test_failed_access_tokens_count_as_failures(tmp_path: Path, backend: AppBackend) -> None:
+    settings = auth_settings(
+        backend, tmp_path, max_failures_per_account=2, failure_window_seconds=WINDOW
+    )
     with auth_client(settings) as client:
         create_user(client, "alice")
         for _ in range(2):
@@ -126,9 +135,11 @@ def test_failed_access_tokens_count_as_failures(tmp_path: Path) -> None:
 SECRET_PASSWORD = "Zebra-Quartz-7781-password"
 
 
-def test_passwords_never_appear_in_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_passwords_never_appear_in_logs(
+    tmp_path: Path, backend: AppBackend, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
-    settings = auth_settings(tmp_path, max_failures_per_account=4)
+    settings = auth_settings(backend, tmp_path, max_failures_per_account=4)
     with auth_client(settings) as client:
         assert signup(client, "alice", SECRET_PASSWORD).status_code == 201
         wrong = SECRET_PASSWORD + "-wrong"
@@ -153,10 +164,10 @@ def test_passwords_never_appear_in_logs(tmp_path: Path, caplog: pytest.LogCaptur
         assert secret not in audit
 
 
-def test_passwords_never_appear_in_the_server_log(tmp_path: Path) -> None:
+def test_passwords_never_appear_in_the_server_log(tmp_path: Path, backend: AppBackend) -> None:
     server = LiveServer(
         data_dir=tmp_path / "data",
-        env={"DOCKYARD_AUTH__ENABLED": "true", "DOCKYARD_LOG_LEVEL": "debug"},
+        env={**backend.env(), "DOCKYARD_AUTH__ENABLED": "true", "DOCKYARD_LOG_LEVEL": "debug"},
     ).start()
     try:
         with httpx.Client(base_url=server.url, timeout=30) as http:

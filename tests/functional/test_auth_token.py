@@ -37,6 +37,7 @@ from tests.support.auth import (
     run,
     signing_key,
 )
+from tests.support.backends import AppBackend
 
 ALICE = ("alice", PASSWORD)
 BOB = ("bob", PASSWORD)
@@ -46,9 +47,11 @@ UNAUTHORIZED_BODY = {
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def client(
+    tmp_path_factory: pytest.TempPathFactory, module_backend: AppBackend
+) -> Iterator[TestClient]:
     """alice owns alice/public (public) and alice/private (private), each with ``latest``."""
-    with auth_client(auth_settings(tmp_path_factory.mktemp("token"))) as client:
+    with auth_client(auth_settings(module_backend, tmp_path_factory.mktemp("token"))) as client:
         create_user(client, "alice")
         create_user(client, "bob")
         alice = hub_login(client, "alice")
@@ -251,10 +254,10 @@ def test_offline_token_adds_a_refresh_token(client: TestClient) -> None:
     assert "refresh_token" not in anonymous.json()
 
 
-def test_expires_in_is_never_under_a_minute(tmp_path: Path) -> None:
+def test_expires_in_is_never_under_a_minute(tmp_path: Path, backend: AppBackend) -> None:
     with pytest.raises(ValidationError):
         Settings(data_dir=tmp_path, auth={"enabled": True, "token_ttl": 59})
-    with auth_client(auth_settings(tmp_path, token_ttl=60)) as client:
+    with auth_client(auth_settings(backend, tmp_path, token_ttl=60)) as client:
         response = get_token(client)
         assert response.json()["expires_in"] == 60
         claims = claims_of(response.json()["token"])

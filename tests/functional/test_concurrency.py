@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.backends import AppBackend
 from tests.support.servers import LiveServer
 
 CLIENTS = 20
@@ -22,9 +23,9 @@ NO_AUTH = {"DOCKYARD_AUTH__ENABLED": "false"}
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveServer]:
-    """A live server with its data in ``tmp_path / "data"``."""
-    live = LiveServer(data_dir=tmp_path / "data", env=dict(NO_AUTH)).start()
+def server(tmp_path: Path, backend: AppBackend) -> Iterator[LiveServer]:
+    """A live server with its data in ``tmp_path / "data"``, on the run's backend."""
+    live = LiveServer(data_dir=tmp_path / "data", env={**backend.env(), **NO_AUTH}).start()
     try:
         yield live
     finally:
@@ -33,13 +34,6 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
 
 def digest_of(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def files_under(root: Path) -> list[str]:
-    """Relative paths of every regular file under ``root``."""
-    if not root.exists():
-        return []
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
 async def push_chunked(
@@ -83,7 +77,9 @@ def http_client(server: LiveServer) -> httpx.AsyncClient:
 
 
 @pytest.mark.parametrize("spread", ["same-repository", "one-repository-each"])
-async def test_twenty_clients_push_the_same_blob(server: LiveServer, spread: str) -> None:
+async def test_twenty_clients_push_the_same_blob(
+    server: LiveServer, backend: AppBackend, spread: str
+) -> None:
     data = bytes(range(256)) * (3 * 4096 + 7)  # ~3 MiB: long enough for the requests to overlap
     digest = digest_of(data)
     names = [
@@ -107,11 +103,16 @@ async def test_twenty_clients_push_the_same_blob(server: LiveServer, spread: str
             assert fetched.headers["Docker-Content-Digest"] == digest
             assert digest_of(fetched.content) == digest
 
-    storage = server.data_dir / "storage"
     encoded = digest.split(":", 1)[1]
-    assert files_under(storage / "blobs") == [f"sha256/{encoded[:2]}/{encoded}/data"]
-    assert (storage / "blobs" / "sha256" / encoded[:2] / encoded / "data").read_bytes() == data
-    assert files_under(storage / "uploads") == [], "finished uploads left data behind"
+    key = f"blobs/sha256/{encoded[:2]}/{encoded}/data"
+    storage = backend.storage_driver(server.data_dir)
+    try:
+        assert sorted([k async for k in storage.list("blobs")]) == [key]
+        assert await storage.get(key) == data
+        uploads = [k async for k in storage.list("uploads")]
+        assert uploads == [], "finished uploads left data behind"
+    finally:
+        await storage.close()
 
 
 async def test_twenty_concurrent_manifest_puts_on_one_tag(server: LiveServer) -> None:

@@ -152,7 +152,7 @@ def test_invalid_names_are_rejected_and_create_nothing(
     client: TestClient, settings: Settings, name: str
 ) -> None:
     push_blob(client, "lib/src", b"do not store me")
-    before = storage_entries(settings.storage_root)
+    before = storage_entries(client, settings)
 
     for method, path, kwargs in _requests(name):
         response = verbatim(client, method, path, **kwargs)
@@ -160,7 +160,7 @@ def test_invalid_names_are_rejected_and_create_nothing(
         if method != "HEAD":
             assert error_codes(response)[0] == "NAME_INVALID", (method, path, response.text)
 
-    assert storage_entries(settings.storage_root) == before
+    assert storage_entries(client, settings) == before
     assert _no_stray_files(settings.data_dir)
     assert client.get("/v2/_catalog").json()["repositories"] == ["lib/src"]
 
@@ -180,7 +180,7 @@ def test_encoded_path_traversal_is_name_invalid(
     client: TestClient, settings: Settings, path: str
 ) -> None:
     """Through httpx, percent-encoded dot segments survive to the server, which decodes them."""
-    before = storage_entries(settings.storage_root)
+    before = storage_entries(client, settings)
     digest = digest_of(b"evil")
     assert_error(client.post(path), 400, "NAME_INVALID")
     assert_error(client.post(path, params={"digest": digest}, content=b"evil"), 400, "NAME_INVALID")
@@ -191,13 +191,13 @@ def test_encoded_path_traversal_is_name_invalid(
         "NAME_INVALID",
     )
     assert_error(client.get(path.replace("/blobs/uploads/", "/tags/list")), 400, "NAME_INVALID")
-    assert storage_entries(settings.storage_root) == before
+    assert storage_entries(client, settings) == before
     assert _no_stray_files(settings.data_dir)
     assert client.get("/v2/_catalog").json()["repositories"] == []
 
 
 def test_hostile_upload_ids_are_unknown(client: TestClient, settings: Settings) -> None:
-    before = storage_entries(settings.storage_root)
+    before = storage_entries(client, settings)
     for upload_id in ("%2e%2e", "%2E", "a" * 300, "a.b", "a_b"):
         response = client.patch(f"/v2/lib/app/blobs/uploads/{upload_id}", content=b"x")
         assert_error(response, 404, "BLOB_UPLOAD_UNKNOWN")
@@ -208,7 +208,7 @@ def test_hostile_upload_ids_are_unknown(client: TestClient, settings: Settings) 
     response = client.patch("/v2/lib/app/blobs/uploads/..%2f..%2fetc", content=b"x")
     assert response.status_code == 404
     error_codes(response)
-    assert storage_entries(settings.storage_root) == before
+    assert storage_entries(client, settings) == before
 
 
 def _no_stray_files(data_dir: Path) -> bool:

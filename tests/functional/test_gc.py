@@ -33,6 +33,7 @@ from dockyard.registry.errors import BlobUnknown
 from dockyard.registry.gc import GarbageCollector, GcOptions, GcReport, plan_repository
 from dockyard.registry.service import RegistryServices
 from dockyard.storage import StorageDriver, paths
+from tests.support.backends import Backends
 from tests.support.oci import (
     EMPTY_DIGEST,
     EMPTY_JSON,
@@ -776,9 +777,12 @@ def test_the_gc_command_dry_run_then_collect(server_settings: Settings) -> None:
         assert json.loads(again.stdout)["bytes_freed"] == 0
 
 
-def test_the_gc_command_refuses_a_database_without_tables(tmp_path: Path) -> None:
+def test_the_gc_command_refuses_a_database_without_tables(
+    tmp_path: Path, backends: Backends, request: pytest.FixtureRequest
+) -> None:
+    empty = backends.new(request.addfinalizer, migrated=False)  # on the run's database
     (tmp_path / "data").mkdir()
-    result = CliRunner().invoke(cli, ["gc", "--data-dir", str(tmp_path / "data")])
+    result = CliRunner().invoke(cli, ["gc", "--data-dir", str(tmp_path / "data")], env=empty.env())
     assert result.exit_code != 0
     assert "dockyard db upgrade" in result.output
     result = CliRunner().invoke(cli, ["gc", "--grace", "soon", "--data-dir", str(tmp_path)])

@@ -12,14 +12,15 @@ from starlette.testclient import TestClient
 from dockyard.app import create_app
 from dockyard.config import Settings
 from dockyard.storage import StorageError
+from tests.support.backends import AppBackend
 from tests.support.s3 import MotoServer
 
 
 @pytest.fixture
-def guarded_client(tmp_path: Path) -> Iterator[TestClient]:
+def guarded_client(tmp_path: Path, backend: AppBackend) -> Iterator[TestClient]:
     """A registry as deployed: authentication on, pull rate limits of one per window."""
-    settings = Settings(
-        data_dir=tmp_path / "data",
+    settings = backend.settings(
+        tmp_path / "data",
         storage={"fsync": False},
         auth={"enabled": True},
         rate_limit={"enabled": True, "anonymous_pulls": 1, "authenticated_pulls": 1},

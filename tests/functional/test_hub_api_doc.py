@@ -19,6 +19,7 @@ import pytest
 from tests.conftest import require_tool
 from tests.functional.test_hub_openapi import documented_operations
 from tests.support.accounts import AUTH_ON
+from tests.support.backends import AppBackend
 from tests.support.servers import LiveServer
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "hub-api.md"
@@ -55,13 +56,13 @@ def test_every_endpoint_has_a_curl_example() -> None:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveServer]:
-    live = LiveServer(data_dir=tmp_path / "data", env=dict(AUTH_ON)).start()
+def server(tmp_path: Path, backend: AppBackend) -> Iterator[LiveServer]:
+    live = LiveServer(data_dir=tmp_path / "data", env={**backend.env(), **AUTH_ON}).start()
     yield live
     live.stop()
 
 
-def test_examples_work_as_written(server: LiveServer) -> None:
+def test_examples_work_as_written(server: LiveServer, backend: AppBackend) -> None:
     require_tool(shutil.which("curl") is not None, "curl")
     require_tool(shutil.which("sha256sum") is not None, "sha256sum (coreutils)")
     script = "\n".join(shell_blocks())
@@ -70,6 +71,7 @@ def test_examples_work_as_written(server: LiveServer) -> None:
     prelude = 'set -euo pipefail\ncurl() { command curl --fail-with-body "$@"; echo; }\n'
     env = {
         **os.environ,
+        **backend.env(),  # the admin CLI in the document must reach the server's database
         **AUTH_ON,
         "HUB": server.url,
         "DOCKYARD_DATA_DIR": str(server.data_dir),

@@ -34,6 +34,7 @@ from tests.support.auth import (
     hub_login,
     make_org,
 )
+from tests.support.backends import AppBackend
 from tests.support.hub import hub_call, mint_hub_token, push_image
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
@@ -72,8 +73,8 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    with auth_client(auth_settings(tmp_path)) as client:
+def world(tmp_path: Path, backend: AppBackend) -> Iterator[World]:
+    with auth_client(auth_settings(backend, tmp_path)) as client:
         for name in ("alice", "bobby", "dave", "erin", "olga"):
             create_user(client, name)
         create_user(client, "root", admin=True)
@@ -344,3 +345,18 @@ def test_changes_are_audited_in_the_owners_log(world: World) -> None:
     world.request("DELETE", f"{SECRET}/dave", "dave")
     again = world.call("GET", "/v2/auditlogs/alice/", "alice", params={"page_size": 100})
     assert again["count"] == events["count"]
+
+
+# --- teams, listed ---------------------------------------------------------------------------
+def test_teams_are_listed_in_code_point_order(world: World) -> None:
+    """Team names mix cases and punctuation; listings order them by code point on every
+    database (PostgreSQL's linguistic collation would put "alpha" before "Beta")."""
+    teams = ["beta", "Zeta", "alpha-2", "alpha_1", "Alpha", "9lives", "alpha.3"]
+    for team in teams:
+        world.call("POST", "/v2/orgs/acmeco/groups", "olga", json={"name": team}, expect=201)
+        body = {"group_name": team, "permission": "read"}
+        world.call("POST", "/v2/repositories/acmeco/tool/groups", "olga", json=body, expect=201)
+    listed = world.call("GET", "/v2/orgs/acmeco/groups", "olga")["results"]
+    assert [team["name"] for team in listed] == sorted(teams)
+    granted = world.call("GET", "/v2/repositories/acmeco/tool/groups", "olga")["results"]
+    assert [grant["group_name"] for grant in granted] == sorted(teams)

@@ -27,6 +27,7 @@ from starlette.testclient import TestClient
 from dockyard.web.api.openapi import openapi_document
 from dockyard.web.api.routes import ROUTES
 from tests.support.accounts import AUTH_ON
+from tests.support.backends import AppBackend
 from tests.support.hub import hub_call, push_image, registry_token
 from tests.support.servers import LiveServer
 
@@ -113,9 +114,14 @@ PASSWORD = "openapi-Secret-9"
 
 
 @pytest.fixture(scope="module")
-def seeded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str]]:
+def seeded_server(
+    tmp_path_factory: pytest.TempPathFactory, module_backend: AppBackend
+) -> Iterator[tuple[LiveServer, str]]:
     """A live Dockyard (auth on) holding the objects the document's examples name."""
-    server = LiveServer(data_dir=tmp_path_factory.mktemp("openapi") / "data", env=dict(AUTH_ON))
+    server = LiveServer(
+        data_dir=tmp_path_factory.mktemp("openapi") / "data",
+        env={**module_backend.env(), **AUTH_ON},
+    )
     server.start()
     try:
         with httpx.Client(base_url=server.url, timeout=30) as http:

@@ -35,6 +35,7 @@ from tests.support.auth import (
     make_team,
     run,
 )
+from tests.support.backends import AppBackend
 from tests.support.hub import (
     REPOSITORY_FIELDS,
     Pushed,
@@ -103,15 +104,15 @@ def build_world(client: TestClient) -> World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with auth_client(auth_settings(tmp_path_factory.mktemp("hub-repos"))) as client:
+def world(tmp_path_factory: pytest.TempPathFactory, module_backend: AppBackend) -> Iterator[World]:
+    with auth_client(auth_settings(module_backend, tmp_path_factory.mktemp("hub-repos"))) as client:
         yield build_world(client)
 
 
 @pytest.fixture
-def fresh(tmp_path: Path) -> Iterator[World]:
+def fresh(tmp_path: Path, backend: AppBackend) -> Iterator[World]:
     """A world of its own, for tests that delete things."""
-    with auth_client(auth_settings(tmp_path)) as client:
+    with auth_client(auth_settings(backend, tmp_path)) as client:
         yield build_world(client)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -33,6 +32,7 @@ from tests.support.auth import (
     hub_login,
     run,
 )
+from tests.support.backends import AppBackend
 from tests.support.hub import hub_call, mint_hub_token, mint_registry_token, push_image
 from tests.support.oci import OCI_MANIFEST
 
@@ -71,8 +71,10 @@ def create(client: TestClient, token: str, name: str, description: str, private:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with auth_client(auth_settings(tmp_path_factory.mktemp("hub-search"))) as client:
+def world(tmp_path_factory: pytest.TempPathFactory, module_backend: AppBackend) -> Iterator[World]:
+    with auth_client(
+        auth_settings(module_backend, tmp_path_factory.mktemp("hub-search"))
+    ) as client:
         people = ("alice", "bob", "carol", "dave", "olga")
         for name in people:
             create_user(client, name)
@@ -272,11 +274,9 @@ def test_v1_ping(world: World) -> None:
     assert response.headers["X-Docker-Registry-Standalone"] == "true"
 
 
-def test_search_on_an_open_registry(tmp_path: Path) -> None:
+def test_search_on_an_open_registry(settings: Settings) -> None:
     """With authentication off, pushed repositories are found by anyone."""
-    settings = Settings(
-        data_dir=tmp_path / "data", storage={"fsync": False}, auth={"enabled": False}
-    )
+    assert settings.auth.enabled is False
     with auth_client(settings) as client:
         push_image(client, "someone/thing", "v1")
         body = client.get("/v1/search", params={"q": "thing"}).json()

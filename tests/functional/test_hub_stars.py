@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -11,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.support.auth import auth_client, auth_settings, create_user, hub_headers
+from tests.support.backends import AppBackend
 from tests.support.hub import REPOSITORY_FIELDS, hub_call, mint_hub_token
 
 
@@ -39,8 +41,8 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with auth_client(auth_settings(tmp_path_factory.mktemp("hub-stars"))) as client:
+def world(tmp_path: Path, backend: AppBackend) -> Iterator[World]:
+    with auth_client(auth_settings(backend, tmp_path)) as client:
         people = ("alice", "bob", "carol")
         for name in people:
             create_user(client, name)

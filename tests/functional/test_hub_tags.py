@@ -40,6 +40,7 @@ from tests.support.auth import (
     make_team,
     run,
 )
+from tests.support.backends import AppBackend
 from tests.support.hub import (
     Pushed,
     hub_call,
@@ -150,14 +151,14 @@ def build_world(client: TestClient) -> World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with auth_client(auth_settings(tmp_path_factory.mktemp("hub-tags"))) as client:
+def world(tmp_path_factory: pytest.TempPathFactory, module_backend: AppBackend) -> Iterator[World]:
+    with auth_client(auth_settings(module_backend, tmp_path_factory.mktemp("hub-tags"))) as client:
         yield build_world(client)
 
 
 @pytest.fixture
-def fresh(tmp_path: Path) -> Iterator[World]:
-    with auth_client(auth_settings(tmp_path)) as client:
+def fresh(tmp_path: Path, backend: AppBackend) -> Iterator[World]:
+    with auth_client(auth_settings(backend, tmp_path)) as client:
         yield build_world(client)
 
 
@@ -401,6 +402,19 @@ def test_artifact_config_without_platform_is_read_once(fresh: World) -> None:
     # "" records "looked: the config declares no platform" (shown as null)
     assert run(client, _platform, client, artifact.digest) == ("", "", None)
     assert fresh.get("/v2/repositories/alice/app/tags/art/")["images"][0]["os"] is None
+
+
+def test_a_platform_value_holding_nul_counts_as_undeclared(fresh: World) -> None:
+    """A config may declare anything, but PostgreSQL cannot store a NUL (SQLite can): such a
+    value is not recorded, at the push nor when read from the config later, on every database."""
+    client = fresh.client
+    token = mint_registry_token(client, "alice", "alice/app")
+    image = push_image(client, "alice/app", "nul", token, os="li\x00nux", architecture="arm")
+    assert run(client, _platform, client, image.digest) == (None, "arm", None)
+    tag = fresh.get("/v2/repositories/alice/app/tags/nul/")
+    assert (tag["images"][0]["os"], tag["images"][0]["architecture"]) == (None, "arm")
+    assert run(client, _platform, client, image.digest) == ("", "arm", None)
+    assert client.get("/r/alice/app/tags/nul").status_code == 200
 
 
 def test_missing_config_blob_does_not_fail_the_request(fresh: World) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.backends import AppBackend
 from tests.support.servers import LiveServer
 
 MiB = 1 << 20
@@ -60,15 +61,18 @@ def warm_up(client: httpx.Client) -> None:
     assert client.get("/v2/big/blob/blobs/sha256:" + hashlib.sha256(warm).hexdigest()).content
 
 
-def test_large_chunked_upload_keeps_server_memory_bounded(tmp_path: Path) -> None:
+def test_large_chunked_upload_keeps_server_memory_bounded(
+    tmp_path: Path, backend: AppBackend
+) -> None:
     """512 MiB in chunked PATCHes; then, after a restart (no hash state), the PUT re-hashes
     the data from storage; then the blob is downloaded. None of it may buffer the blob."""
     data_dir = tmp_path / "data"
+    env = {**backend.env(), **NO_AUTH}
     hasher = hashlib.sha256()
     per_patch = BLOB_SIZE // MiB // PATCHES
     growth: dict[str, int] = {}
 
-    first = LiveServer(data_dir=data_dir, env=dict(NO_AUTH)).start()
+    first = LiveServer(data_dir=data_dir, env=env).start()
     try:
         assert first.process is not None
         with httpx.Client(base_url=first.url, timeout=60) as client:
@@ -91,7 +95,7 @@ def test_large_chunked_upload_keeps_server_memory_bounded(tmp_path: Path) -> Non
         first.stop()
 
     digest = "sha256:" + hasher.hexdigest()
-    second = LiveServer(data_dir=data_dir, env=dict(NO_AUTH)).start()
+    second = LiveServer(data_dir=data_dir, env=env).start()
     try:
         assert second.process is not None
         with httpx.Client(base_url=second.url, timeout=60) as client:

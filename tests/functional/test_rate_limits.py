@@ -14,13 +14,16 @@ from dockyard.metadata.migrate import upgrade
 from dockyard.metadata.ratelimit_store import RateLimitStore
 from dockyard.registry.ratelimit import RateLimiter
 from tests.support.auth import create_user, push_small_image, registry_token
+from tests.support.backends import AppBackend
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
-def _settings(tmp_path: Path, anonymous: int = 3, authenticated: int = 5) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
+def _settings(
+    backend: AppBackend, tmp_path: Path, anonymous: int = 3, authenticated: int = 5
+) -> Settings:
+    return backend.settings(
+        tmp_path / "data",
         storage={"fsync": False},
         auth={"enabled": True},
         rate_limit={
@@ -33,8 +36,8 @@ def _settings(tmp_path: Path, anonymous: int = 3, authenticated: int = 5) -> Set
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> TestClient:
-    with TestClient(create_app(_settings(tmp_path))) as test_client:
+def client(tmp_path: Path, backend: AppBackend) -> TestClient:
+    with TestClient(create_app(_settings(backend, tmp_path))) as test_client:
         create_user(test_client, "alice")
         token = registry_token(
             test_client, ["repository:alice/app:pull,push"], ("alice", "correct horse battery")
@@ -87,17 +90,15 @@ def test_over_the_limit_is_429_with_retry_after(client: TestClient) -> None:
     assert signed_in.headers["ratelimit-remaining"] == "4;w=3600"
 
 
-def test_no_headers_when_rate_limits_are_off(tmp_path: Path) -> None:
-    settings = Settings(
-        data_dir=tmp_path / "data", storage={"fsync": False}, auth={"enabled": False}
-    )
+def test_no_headers_when_rate_limits_are_off(settings: Settings) -> None:
+    assert settings.rate_limit.enabled is False
     with TestClient(create_app(settings)) as client:
         response = client.get("/v2/")
         assert "ratelimit-limit" not in response.headers
 
 
-async def test_two_nodes_share_one_limit(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+async def test_two_nodes_share_one_limit(tmp_path: Path, backend: AppBackend) -> None:
+    url = backend.database_url or f"sqlite:///{tmp_path / 'shared.db'}"
     upgrade(url)
     db = Database(url)
     try:

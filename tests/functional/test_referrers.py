@@ -23,6 +23,7 @@ from tests.support.oci import (
     push_blob,
     push_image,
     push_manifest,
+    put_manifest,
 )
 
 NAME = "lib/signed"
@@ -210,3 +211,36 @@ def test_deleted_referrer_leaves_the_list(client: TestClient) -> None:
 def test_invalid_digest_is_400(client: TestClient, digest: str) -> None:
     push_image(client, NAME, "v1")
     assert_error(client.get(f"/v2/{NAME}/referrers/{digest}"), 400, "DIGEST_INVALID")
+
+
+@pytest.mark.parametrize(
+    ("artifact_type", "config_media_type"),
+    [
+        ("application/vnd.example\x00.sbom", None),  # PostgreSQL cannot store a NUL: 500 once
+        ("application/" + "x" * 250, None),  # longer than the column (PostgreSQL refuses)
+        ("not a media type", None),
+        (None, "application/vnd.example\x00.config"),  # the artifact type when it is unset
+        (None, "application/" + "x" * 250),
+    ],
+)
+def test_artifact_types_must_be_media_types(
+    client: TestClient, artifact_type: str | None, config_media_type: str | None
+) -> None:
+    """artifactType (and the config's mediaType standing in for it) "MUST comply with RFC
+    6838": anything else is MANIFEST_INVALID, on every database."""
+    image = push_image(client, NAME, "v1")
+    push_blob(client, NAME, EMPTY_JSON)
+    config = dict(EMPTY_CONFIG)
+    if config_media_type is not None:
+        config["mediaType"] = config_media_type
+    doc = make_image_manifest(
+        config,
+        [descriptor("application/octet-stream", b"layer")],
+        artifact_type=artifact_type,
+        subject=image.descriptor(),
+    )
+    response = put_manifest(client, NAME, digest_of(encode(doc)), encode(doc), OCI_MANIFEST)
+    assert_error(response, 400, "MANIFEST_INVALID")
+    assert "RFC 6838" in response.text
+    _, body = referrers(client, NAME, image.digest)
+    assert body["manifests"] == []

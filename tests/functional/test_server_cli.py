@@ -18,6 +18,7 @@ from cryptography.x509.oid import NameOID
 from dockyard.cli.main import cli
 from dockyard.config import load_settings
 from dockyard.metadata.migrate import current_tables
+from tests.support.backends import AppBackend, Backends
 from tests.support.servers import LiveServer
 
 
@@ -52,7 +53,9 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
 
 
 @pytest.mark.parametrize("key_format", ["pkcs8", "traditional"])
-def test_serves_https_with_tls_cert_and_key(tmp_path: Path, key_format: str) -> None:
+def test_serves_https_with_tls_cert_and_key(
+    tmp_path: Path, backend: AppBackend, key_format: str
+) -> None:
     cert, key = _self_signed(tmp_path)
     if key_format == "traditional":  # "BEGIN EC PRIVATE KEY", as openssl ecparam writes it
         loaded = serialization.load_pem_private_key(key.read_bytes(), password=None)
@@ -65,6 +68,7 @@ def test_serves_https_with_tls_cert_and_key(tmp_path: Path, key_format: str) -> 
         )
     server = LiveServer(
         data_dir=tmp_path / "data",
+        env=backend.env(),
         scheme="https",
         args=["--tls-cert", str(cert), "--tls-key", str(key)],
     ).start()
@@ -79,8 +83,8 @@ def test_serves_https_with_tls_cert_and_key(tmp_path: Path, key_format: str) -> 
         server.stop()
 
 
-def test_logs_one_line_per_request(tmp_path: Path) -> None:
-    server = LiveServer(data_dir=tmp_path / "data").start()
+def test_logs_one_line_per_request(tmp_path: Path, backend: AppBackend) -> None:
+    server = LiveServer(data_dir=tmp_path / "data", env=backend.env()).start()
     try:
         for path in ("/v2/", "/v2/some/repo/tags/list", "/v2/_catalog"):
             httpx.get(f"{server.url}{path}")
@@ -122,9 +126,17 @@ def test_bad_configuration_is_a_clean_error(tmp_path: Path) -> None:
     assert "Traceback" not in invalid.output
 
 
-def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["db", "upgrade", "--data-dir", str(tmp_path / "d")])
+def test_db_upgrade_creates_the_schema(
+    tmp_path: Path, backends: Backends, request: pytest.FixtureRequest
+) -> None:
+    empty = backends.new(request.addfinalizer, migrated=False)
+    url = empty.database_url or f"sqlite:///{tmp_path / 'd' / 'dockyard.db'}"
+    if backends.postgres is not None:
+        assert current_tables(url) == []  # a new, empty database
+    result = CliRunner().invoke(
+        cli, ["db", "upgrade", "--data-dir", str(tmp_path / "d")], env=empty.env()
+    )
     assert result.exit_code == 0, result.output
-    tables = current_tables(f"sqlite:///{tmp_path / 'd' / 'dockyard.db'}")
+    tables = current_tables(url)
     for table in ("repositories", "manifests", "tags", "blobs", "uploads", "users"):
         assert table in tables

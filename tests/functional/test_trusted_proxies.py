@@ -9,15 +9,16 @@ import pytest
 from starlette.testclient import TestClient
 
 from dockyard.app import create_app
-from dockyard.config import Settings, load_settings
+from dockyard.config import load_settings
 from tests.support.auth import run, store
+from tests.support.backends import AppBackend
 
 PROXY = ("10.1.2.3", 40000)
 
 
-def _client(tmp_path: Path, trusted: list[str]) -> TestClient:
-    settings = Settings(
-        data_dir=tmp_path / "data",
+def _client(backend: AppBackend, tmp_path: Path, trusted: list[str]) -> TestClient:
+    settings = backend.settings(
+        tmp_path / "data",
         storage={"fsync": False},
         auth={"enabled": True},
         trusted_proxies=trusted,
@@ -37,16 +38,20 @@ FORWARDED = {
 }
 
 
-def test_forwarded_headers_from_a_trusted_proxy_shape_the_token_realm(tmp_path: Path) -> None:
-    with _client(tmp_path, ["10.0.0.0/8"]) as client:
+def test_forwarded_headers_from_a_trusted_proxy_shape_the_token_realm(
+    tmp_path: Path, backend: AppBackend
+) -> None:
+    with _client(backend, tmp_path, ["10.0.0.0/8"]) as client:
         assert _realm(client, FORWARDED) == "https://registry.example.com/token"
         assert _realm(client, {}) == "http://testserver/token"
 
 
-def test_forwarded_headers_from_anyone_else_are_ignored(tmp_path: Path) -> None:
-    with _client(tmp_path, ["192.168.0.0/16"]) as client:
+def test_forwarded_headers_from_anyone_else_are_ignored(
+    tmp_path: Path, backend: AppBackend
+) -> None:
+    with _client(backend, tmp_path, ["192.168.0.0/16"]) as client:
         assert _realm(client, FORWARDED) == "http://testserver/token"
-    with _client(tmp_path / "none", []) as client:
+    with _client(backend, tmp_path / "none", []) as client:
         assert _realm(client, FORWARDED) == "http://testserver/token"
 
 
@@ -61,11 +66,11 @@ def test_forwarded_headers_from_anyone_else_are_ignored(tmp_path: Path) -> None:
     ],
 )
 def test_client_address_is_the_first_untrusted_hop(
-    tmp_path: Path, forwarded_for: str, expected: str
+    tmp_path: Path, backend: AppBackend, forwarded_for: str, expected: str
 ) -> None:
     """Failed logins are throttled per address: the address must be the client's, not nginx's."""
-    settings = Settings(
-        data_dir=tmp_path / "data",
+    settings = backend.settings(
+        tmp_path / "data",
         storage={"fsync": False},
         auth={"enabled": True, "max_failures_per_address": 1, "max_failures_per_account": 100},
         trusted_proxies=["10.0.0.0/8"],

@@ -22,15 +22,16 @@ from tests.support.auth import (
     registry_token,
     run,
 )
+from tests.support.backends import AppBackend
 from tests.support.web import SBOM_TYPE, RichImage, csrf_of, post_form, push_rich_image, web_login
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
+def client(tmp_path: Path, backend: AppBackend) -> Iterator[TestClient]:
     """An app with authentication on, and users alice, bobby and carol."""
-    with auth_client(auth_settings(tmp_path, max_failures_per_account=3)) as test_client:
+    with auth_client(auth_settings(backend, tmp_path, max_failures_per_account=3)) as test_client:
         for name in ("alice", "bobby", "carol"):
             create_user(test_client, name)
         yield test_client
@@ -235,6 +236,28 @@ def test_user_content_is_escaped(client: TestClient) -> None:
         assert "<img src=x onerror" not in page.text, path
     assert "&lt;script&gt;" in client.get("/r/alice/app").text
     assert "&lt;script&gt;" in client.get("/settings/tokens").text
+
+
+def test_nul_characters_never_reach_the_database(client: TestClient) -> None:
+    """PostgreSQL can neither store nor compare text holding a NUL (SQLite can): forms turn one
+    into U+FFFD, as they do undecodable bytes, and a NUL in the address is refused, alike on
+    every database (never a 500)."""
+    push(client, "alice/app")
+    sign_in(client, "alice")
+    response = post_form(
+        client, "/r/alice/app/settings",
+        {"description": "tab\x00le", "full_description": "", "visibility": "public"},
+    )  # fmt: skip
+    assert response.status_code == 303
+    assert "tab\ufffdle" in client.get("/r/alice/app").text
+    client.cookies.clear()
+    wrong = post_form(client, "/login", {"username": "ali\x00ce", "password": PASSWORD})
+    assert wrong.status_code == 401
+    assert "Incorrect username or password" in wrong.text
+    search = client.get("/search", params={"q": "a\x00b"})
+    assert search.status_code == 400
+    assert search.headers["content-type"].startswith("text/html")
+    assert client.get("/u/a%00b").status_code == 404
 
 
 def test_readme_is_rendered_and_sanitized(client: TestClient) -> None:

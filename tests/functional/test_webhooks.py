@@ -34,6 +34,7 @@ from tests.support.auth import (
     registry_token,
     run,
 )
+from tests.support.backends import AppBackend
 from tests.support.oci import OCI_MANIFEST, digest_of
 from tests.support.servers import LiveServer
 from tests.support.webhooks import Receiver, wait_for
@@ -43,11 +44,11 @@ SECRET = "a-webhook-secret-of-enough-length"
 
 
 def hook_settings(settings: Settings, tmp_path: Path, **webhooks: Any) -> Settings:
-    """Auth on, fast delivery timing; the backend of the ``settings`` fixture."""
+    """Auth on, fast delivery timing; the database and storage of the ``settings`` fixture."""
     return Settings(
         data_dir=tmp_path / "data",
         database_url=settings.database_url,
-        storage={"fsync": False},
+        storage=settings.storage.model_dump(mode="json"),
         auth={"enabled": True},
         webhooks={
             "poll_interval": 0.05,
@@ -561,9 +562,12 @@ def test_a_push_scoped_access_token_cannot_manage_webhooks(app: TestClient, alic
 
 
 # --- a real server --------------------------------------------------------------------------------
-def test_live_server_delivers_and_resumes_after_a_crash(tmp_path: Path) -> None:
+def test_live_server_delivers_and_resumes_after_a_crash(
+    tmp_path: Path, backend: AppBackend
+) -> None:
     """``dockyard serve`` (Granian): killed mid-delivery, the delivery is sent after its lease."""
     env = {
+        **backend.env(),
         **AUTH_ON,
         "DOCKYARD_WEBHOOKS__POLL_INTERVAL": "0.1",
         "DOCKYARD_WEBHOOKS__TIMEOUT": "3",

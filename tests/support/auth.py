@@ -28,6 +28,7 @@ from dockyard.config import Settings
 from dockyard.metadata.db import Database
 from dockyard.metadata.hub_store import HubStore, UserRecord
 from dockyard.metadata.hub_tables import access_tokens
+from tests.support.backends import AppBackend
 from tests.support.oci import OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, descriptor, digest_of, encode
 
 T = TypeVar("T")
@@ -37,12 +38,11 @@ PASSWORD = "correct horse battery"
 
 
 # --- the app -----------------------------------------------------------------------------------
-def auth_settings(tmp_path: Path, **auth: Any) -> Settings:
-    """Settings with authentication on (the product's default), data in ``tmp_path``."""
-    return Settings(
-        data_dir=tmp_path / "data",
-        storage={"fsync": False},
-        auth={"enabled": True, **auth},
+def auth_settings(backend: AppBackend, tmp_path: Path, **auth: Any) -> Settings:
+    """Settings with authentication on (the product's default), data in ``tmp_path``, on
+    ``backend`` (the run's database and storage)."""
+    return backend.settings(
+        tmp_path / "data", storage={"fsync": False}, auth={"enabled": True, **auth}
     )
 
 

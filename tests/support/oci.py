@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 from starlette.testclient import TestClient
+
+from dockyard.config import Settings
+from dockyard.storage import StorageDriver
+from dockyard.storage.paths import UPLOADS_DIR
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -249,8 +252,25 @@ def push_image(
     return push_manifest(client, name, reference or digest_of(payload), doc, media_type)
 
 
-def storage_entries(root: Path) -> list[str]:
-    """Every file and directory under ``root``, relative, sorted (empty when absent)."""
-    if not root.exists():
-        return []
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
+def storage_entries(client: TestClient, settings: Settings) -> list[str]:
+    """What the storage of the in-process app holds, sorted.
+
+    On the filesystem driver every file and directory under its root, relative (a path
+    traversal could leave an empty directory); on the others, every object key, uploads'
+    included.
+    """
+    if settings.storage.driver == "filesystem":
+        root = settings.storage_root
+        if not root.exists():
+            return []
+        return sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
+    storage: StorageDriver = client.app.state.storage  # type: ignore[attr-defined]
+
+    async def keys() -> list[str]:
+        found = [key async for key in storage.list("")]
+        found += [key async for key in storage.list(UPLOADS_DIR)]
+        return sorted(found)
+
+    portal = client.portal
+    assert portal is not None, "use the TestClient as a context manager"
+    return portal.call(keys)

@@ -18,12 +18,16 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from dockyard.storage.s3 import S3Config
 from dockyard.storage.s3_client import make_client
 from tests.support.servers import free_port
+
+if TYPE_CHECKING:
+    from types_boto3_s3.client import S3Client
 
 #: Credentials moto accepts (any non-empty pair); never real ones.
 ACCESS_KEY = "dockyard-test"
@@ -45,6 +49,8 @@ class MotoServer:
     log_path: Path = field(
         default_factory=lambda: Path(tempfile.mkdtemp(prefix="dky-moto-")) / "moto.log"
     )
+    #: One client for making and removing buckets (building a boto3 client takes ~0.1 s).
+    _admin: S3Client | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -71,6 +77,9 @@ class MotoServer:
 
     def stop(self) -> None:
         """Stop the server (its own process group) by PID."""
+        if self._admin is not None:
+            self._admin.close()
+            self._admin = None
         if self.process is None or self.process.poll() is not None:
             return
         with contextlib.suppress(ProcessLookupError):
@@ -111,12 +120,32 @@ class MotoServer:
             },
         }
 
+    def admin(self) -> S3Client:
+        """The client that makes and removes buckets (shared: boto3 clients are thread-safe)."""
+        if self._admin is None:
+            self._admin = make_client(self.config("dky-admin"))
+        return self._admin
+
+    def delete_bucket(self, name: str) -> None:
+        """Delete ``name`` with every object and unfinished multipart upload in it.
+
+        moto keeps objects for as long as it runs (small ones in memory): a session of many
+        tests must not pile up every test's blobs.
+        """
+        client = self.admin()
+        uploads = client.list_multipart_uploads(Bucket=name).get("Uploads", [])
+        for upload in uploads:
+            client.abort_multipart_upload(
+                Bucket=name, Key=upload["Key"], UploadId=upload["UploadId"]
+            )
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                client.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
+        client.delete_bucket(Bucket=name)
+
     def new_bucket(self) -> str:
         """Create an empty bucket with a fresh name."""
         name = f"dky-{uuid.uuid4().hex[:20]}"
-        client = make_client(self.config(name))
-        try:
-            client.create_bucket(Bucket=name)
-        finally:
-            client.close()
+        self.admin().create_bucket(Bucket=name)
         return name

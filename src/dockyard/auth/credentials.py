@@ -49,6 +49,10 @@ class Authenticator:
 
     async def authenticate(self, username: str, secret: str, address: str) -> Principal:
         """Check ``secret`` (a password or an access token) for ``username``."""
+        if "\x00" in username or "\x00" in secret:
+            # No account or secret holds a NUL, and PostgreSQL cannot compare text with one:
+            # refused before any lookup (nor counted: such a guess can never succeed).
+            raise InvalidCredentials("incorrect username or password")
         window = timedelta(seconds=self.limits.window_seconds)
         keys = (
             (f"user:{username.lower()[:255]}", self.limits.per_account),

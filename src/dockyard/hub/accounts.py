@@ -1,4 +1,4 @@
-"""Accounts: sign-up, admin-created users, password changes."""
+"""Accounts: sign-up, admin-created users, password changes (which end the web sessions)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dockyard.auth.passwords import hash_password, verify_password
 from dockyard.hub.errors import Conflict, Forbidden, SignupClosed
 from dockyard.hub.names import check_email, check_namespace_name, check_password
 from dockyard.metadata.hub_store import HubStore, NameTaken, UserRecord
+from dockyard.metadata.session_store import WebSessionStore
 
 
 class AccountService:
@@ -15,6 +16,7 @@ class AccountService:
 
     def __init__(self, store: HubStore, *, open_signup: bool) -> None:
         self.store = store
+        self.web_sessions = WebSessionStore(store.db)
         self.open_signup = open_signup
 
     async def sign_up(
@@ -42,11 +44,15 @@ class AccountService:
         except NameTaken as exc:
             raise Conflict(str(exc)) from None
 
-    async def change_password(self, user: UserRecord, current: str, new: str) -> None:
-        """Change a password, given the current one."""
+    async def change_password(
+        self, user: UserRecord, current: str, new: str, *, keep_session: str | None = None
+    ) -> None:
+        """Change a password, given the current one; every web session of the user ends in the
+        same transaction, except ``keep_session`` (the one the change was made in)."""
         ok = await anyio.to_thread.run_sync(verify_password, user.password_hash, current)
         if not ok:
             raise Forbidden("the current password is wrong")
         check_password(new)
-        await self.store.set_password(user.id, await anyio.to_thread.run_sync(hash_password, new))
+        new_hash = await anyio.to_thread.run_sync(hash_password, new)
+        await self.web_sessions.change_password(user.id, new_hash, keep=keep_session)
         await self.store.audit("user.password", actor=user.username, namespace=user.username)

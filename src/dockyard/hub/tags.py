@@ -195,7 +195,8 @@ async def read_platform(
 
 
 def _text(value: Any) -> str:
-    return value[:64] if isinstance(value, str) else ""
+    # No platform value holds a NUL (PostgreSQL could not store one): treated as undeclared.
+    return value[:64] if isinstance(value, str) and "\x00" not in value else ""
 
 
 def _index_entries(payload: bytes | None) -> list[_Entry]:

@@ -328,12 +328,12 @@ class HubStore:
         return None if row is None else TeamRecord(*row)
 
     async def teams(self, org_id: int) -> list[TeamRecord]:
-        """Every team of the organization, by name."""
+        """Every team of the organization, by name (code point order, on every database)."""
         stmt = (
             select(teams.c.id, organizations.c.name, teams.c.name, teams.c.description)
             .join(organizations, organizations.c.id == teams.c.organization_id)
             .where(teams.c.organization_id == org_id)
-            .order_by(teams.c.name)
+            .order_by(self.db.bytewise(teams.c.name))
         )
         async with self.db.read() as conn:
             return [TeamRecord(*row) for row in (await conn.execute(stmt)).all()]
@@ -421,7 +421,7 @@ class HubStore:
             select(teams.c.name, team_permissions.c.permission)
             .join(teams, teams.c.id == team_permissions.c.team_id)
             .where(team_permissions.c.repository_id == repository_id)
-            .order_by(teams.c.name)
+            .order_by(self.db.bytewise(teams.c.name))
         )
         async with self.db.read() as conn:
             return [(str(t), str(p)) for t, p in (await conn.execute(stmt)).all()]

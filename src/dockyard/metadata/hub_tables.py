@@ -1,4 +1,5 @@
-"""Tables of the Hub: users, organizations, teams, permissions, access tokens, audit log."""
+"""Tables of the Hub: users, organizations, teams, permissions, access tokens, web sessions,
+audit log."""
 
 from __future__ import annotations
 
@@ -161,6 +162,26 @@ refresh_tokens = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("revoked", Boolean, nullable=False, server_default=false()),
 )
+
+#: Signed-in web sessions: the browser's cookie carries a random 256-bit token, the row only
+#: its sha256. Deleting the row ends the session on every copy of the cookie.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    #: sha256 (hex) of the session token.
+    Column("id", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    #: Updated at most once a minute, with ``ip``.
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    #: Absolute end of the session (sign-in time plus the cookie's lifetime).
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("user_agent", String(256), nullable=False, server_default=""),
+    #: The client address the session was last seen from.
+    Column("ip", String(64), nullable=False, server_default=""),
+)
+Index("ix_web_sessions_user_id", web_sessions.c.user_id)
+Index("ix_web_sessions_expires_at", web_sessions.c.expires_at)
 
 audit_events = Table(
     "audit_events",

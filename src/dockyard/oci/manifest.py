@@ -78,6 +78,8 @@ def parse_manifest(payload: bytes, content_type: str | None) -> Manifest:
         raise InvalidManifest("schemaVersion must be 2")
     subject = _optional_descriptor(doc, "subject")
     artifact_type = _optional_str(doc, "artifactType")
+    if artifact_type is not None and not mt.is_media_type(artifact_type):
+        raise InvalidManifest("artifactType must be a media type (RFC 6838)")
     annotations = _annotations(doc.get("annotations"), "annotations")
     if media_type in mt.INDEXES:
         manifests = _descriptor_list(doc, "manifests")
@@ -89,6 +91,8 @@ def parse_manifest(payload: bytes, content_type: str | None) -> Manifest:
             annotations=annotations,
         )
     config = _descriptor(doc.get("config"), "config")
+    if not mt.is_media_type(config.media_type):  # the artifact type when artifactType is unset
+        raise InvalidManifest("config.mediaType must be a media type (RFC 6838)")
     layers = _descriptor_list(doc, "layers", required=media_type == mt.DOCKER_MANIFEST)
     if media_type == mt.DOCKER_MANIFEST and (subject or artifact_type):
         raise InvalidManifest("Docker schema 2 manifests carry no subject or artifactType")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -32,3 +34,14 @@ def base_media_type(content_type: str | None) -> str:
     if not content_type:
         return ""
     return content_type.split(";", 1)[0].strip().lower()
+
+
+#: RFC 6838's ``type-name "/" subtype-name`` (restricted names of 1-127 characters).
+_RESTRICTED_NAME = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+_MEDIA_TYPE_RE = re.compile(rf"^{_RESTRICTED_NAME}/{_RESTRICTED_NAME}$")
+
+
+def is_media_type(value: str) -> bool:
+    """Whether ``value`` is a media type as RFC 6838 names them (no parameters), which the
+    OCI image spec requires of ``mediaType`` and ``artifactType``: at most 255 characters."""
+    return bool(_MEDIA_TYPE_RE.fullmatch(value))

@@ -176,7 +176,7 @@ class ManifestService:
         platform = {
             key: value[:64]
             for key in ("os", "architecture", "variant")
-            if isinstance(value := config.get(key), str) and value
+            if isinstance(value := config.get(key), str) and value and "\x00" not in value
         }
         # Blobs are content-addressed: what a digest says never changes.
         self._platforms[config_digest] = platform

@@ -1,17 +1,23 @@
-"""Session cookies: signed, bound to the password, carrying a CSRF token."""
+"""Session cookies: signed, carrying a CSRF token and (signed in) a session token whose hash
+names the session's row."""
 
 from __future__ import annotations
+
+import hashlib
 
 import pytest
 from starlette.requests import Request
 from starlette.responses import Response
 
+from dockyard.web.ui.pages.account import device
 from dockyard.web.ui.session import (
     COOKIE,
     CsrfFailed,
     Session,
     SessionCodec,
     check_csrf,
+    dropped,
+    session_id,
     signed_in,
     signed_out,
 )
@@ -30,46 +36,61 @@ def request_with(cookie: str | None, scheme: str = "http") -> Request:
 def test_round_trip() -> None:
     codec = SessionCodec(b"k" * 32)
     session = Session(csrf="token")
-    signed_in(session, 7, codec.fingerprint(7, "hash"))
+    new_id = signed_in(session)
     session.flash("hello")
     loaded = codec.load(request_with(codec.dump(session)))
-    assert loaded.user_id == 7
-    assert loaded.fingerprint == codec.fingerprint(7, "hash")
+    assert loaded.token == session.token
+    assert loaded.id == new_id == session_id(loaded.token or "")
     assert loaded.csrf == session.csrf
     assert loaded.take_flashes() == [("info", "hello")]
     assert not codec.load(request_with(codec.dump(session))).changed
 
 
+def test_session_tokens_are_random_and_stored_hashed() -> None:
+    first, second = Session(csrf="a"), Session(csrf="b")
+    signed_in(first)
+    signed_in(second)
+    assert first.token is not None
+    assert second.token is not None
+    assert first.token != second.token
+    assert len(first.token) >= 43  # 256 bits, url-safe base64
+    assert first.id == hashlib.sha256(first.token.encode()).hexdigest()
+    assert Session(csrf="x").id is None
+
+
 def test_signing_in_changes_the_csrf_token() -> None:
     session = Session(csrf="before")
-    signed_in(session, 1, "fp")
+    signed_in(session)
     assert session.csrf != "before"
     token = session.csrf
     signed_out(session)
-    assert session.user_id is None
+    assert session.token is None
     assert session.csrf != token
+
+
+def test_a_dropped_session_keeps_its_csrf_token() -> None:
+    session = Session(csrf="kept")
+    signed_in(session)
+    csrf = session.csrf
+    session.changed = False
+    dropped(session)
+    assert (session.token, session.csrf, session.changed) == (None, csrf, True)
 
 
 @pytest.mark.parametrize("cookie", ["garbage", "eyJ1Ijo3fQ.bad.sig", ""])
 def test_forged_or_broken_cookies_give_a_new_anonymous_session(cookie: str) -> None:
     codec = SessionCodec(b"k" * 32)
     session = codec.load(request_with(cookie))
-    assert session.user_id is None
+    assert session.token is None
     assert session.changed
 
 
 def test_a_cookie_signed_with_another_key_is_refused() -> None:
     other = SessionCodec(b"o" * 32)
     session = Session(csrf="x")
-    signed_in(session, 1, "fp")
+    signed_in(session)
     loaded = SessionCodec(b"k" * 32).load(request_with(other.dump(session)))
-    assert loaded.user_id is None
-
-
-def test_fingerprint_changes_with_the_password_hash() -> None:
-    codec = SessionCodec(b"k" * 32)
-    assert codec.fingerprint(1, "a") != codec.fingerprint(1, "b")
-    assert codec.fingerprint(1, "a") != codec.fingerprint(2, "a")
+    assert loaded.token is None
 
 
 def test_csrf_check() -> None:
@@ -103,3 +124,33 @@ def test_cookie_flags(scheme: str, secure: bool) -> None:
 )
 def test_safe_next(target: str | None, expected: str) -> None:
     assert safe_next(target) == expected
+
+
+@pytest.mark.parametrize(
+    ("agent", "expected"),
+    [
+        (
+            "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+            "Firefox on Linux",
+        ),
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0",
+            "Edge on Windows",
+        ),
+        (
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/126.0.0.0 Mobile Safari/537.36",
+            "Chrome on Android",
+        ),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+            "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+            "Safari on iOS",
+        ),
+        ("curl/8.8.0", "curl"),
+        ("", "Unknown browser"),
+    ],
+)
+def test_device_names(agent: str, expected: str) -> None:
+    assert device(agent) == expected

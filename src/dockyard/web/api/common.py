@@ -124,7 +124,21 @@ async def json_body(request: Request, max_bytes: int = 1024 * 1024) -> dict[str,
         raise ApiError(400, "the body must be a JSON object") from None
     if not isinstance(value, dict):
         raise ApiError(400, "the body must be a JSON object")
+    if _holds_nul(value):
+        # No field may hold one, and PostgreSQL cannot store or compare text with it.
+        raise ApiError(400, "text in the body must not contain NUL characters (\\u0000)")
     return value
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a string anywhere in a JSON value (keys too) holds a NUL character."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def field(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -18,10 +19,21 @@ from dockyard.hub.images import ImageService
 from dockyard.hub.profiles import ProfileService
 from dockyard.hub.service import HubServices
 from dockyard.metadata.hub_store import UserRecord
-from dockyard.web.state import auth_services, request_host
+from dockyard.metadata.session_store import TOUCH_INTERVAL, WebSessionStore
+from dockyard.metadata.store import utcnow
+from dockyard.web.state import auth_services, client_address, request_host
 from dockyard.web.ui.forms import Form, read_form
 from dockyard.web.ui.render import build_environment
-from dockyard.web.ui.session import CSRF_FIELD, Session, SessionCodec, check_csrf
+from dockyard.web.ui.session import (
+    CSRF_FIELD,
+    MAX_AGE,
+    Session,
+    SessionCodec,
+    check_csrf,
+    dropped,
+    signed_in,
+    signed_out,
+)
 
 #: Headers of every page: nothing loads from elsewhere, no framing, no sniffing.
 SECURITY_HEADERS = {
@@ -38,22 +50,31 @@ SECURITY_HEADERS = {
 
 @dataclass(frozen=True, slots=True)
 class WebUi:
-    """What the pages need besides the Hub services: templates, sessions, images, profiles."""
+    """What the pages need besides the Hub services: templates, session cookies and their
+    rows, images, profiles."""
 
     env: Environment
     sessions: SessionCodec
+    session_store: WebSessionStore
     images: ImageService
     profiles: ProfileService
     open_signup: bool
 
     @classmethod
     def build(
-        cls, key: SigningKey, images: ImageService, profiles: ProfileService, *, open_signup: bool
+        cls,
+        key: SigningKey,
+        session_store: WebSessionStore,
+        images: ImageService,
+        profiles: ProfileService,
+        *,
+        open_signup: bool,
     ) -> WebUi:
-        """The web pages' state; the session key is derived from the token signing key."""
+        """The web pages' state; the cookie key is derived from the token signing key."""
         private = key.private_key.private_numbers().private_value.to_bytes(32, "big")
         secret = hashlib.sha256(b"dockyard web session key\x00" + private).digest()
-        return cls(build_environment(), SessionCodec(secret), images, profiles, open_signup)
+        codec = SessionCodec(secret)
+        return cls(build_environment(), codec, session_store, images, profiles, open_signup)
 
 
 def web_ui(request: Request) -> WebUi:
@@ -138,22 +159,46 @@ class Visit:
         check_csrf(self.session, form.get(CSRF_FIELD))
         return form
 
+    async def sign_in(self, user: UserRecord) -> None:
+        """Start a session of ``user`` (a new row and token; the visit's previous session, if
+        any, ends)."""
+        await self.end_session()
+        new_id = signed_in(self.session)
+        await self.ui.session_store.create(
+            new_id, user.id, lifetime=timedelta(seconds=MAX_AGE),
+            user_agent=self.request.headers.get("user-agent", ""),
+            ip=client_address(self.request),
+        )  # fmt: skip
+        self.user = user
+
+    async def sign_out(self) -> None:
+        """End this session for good (its row goes, so every copy of the cookie is anonymous)."""
+        await self.end_session()
+        signed_out(self.session)
+        self.user = None
+
+    async def end_session(self) -> None:
+        """Delete this visit's session row, if it has one."""
+        current = self.session.id
+        if current is not None:
+            await self.ui.session_store.delete(current)
+
 
 async def begin(request: Request) -> Visit:
-    """Start a visit: the session from the cookie and its user, if still valid."""
+    """Start a visit: the session from the cookie and, when its row is still there (not ended,
+    not expired) and the account active, its user."""
     ui = web_ui(request)
     session = ui.sessions.load(request)
     user: UserRecord | None = None
-    if session.user_id is not None:
-        user = await auth_services(request).store.user_by_id(session.user_id)
-        valid = (
-            user is not None
-            and user.is_active
-            and session.fingerprint == ui.sessions.fingerprint(user.id, user.password_hash)
-        )
-        if not valid:  # the account is gone, disabled, or its password changed
-            user = None
-            session.user_id = None
-            session.fingerprint = ""
-            session.changed = True
+    current = session.id
+    if current is not None:
+        record = await ui.session_store.get(current)
+        if record is not None:
+            user = await auth_services(request).store.user_by_id(record.user_id)
+            if user is not None and not user.is_active:
+                user = None
+        if record is None or user is None:  # ended, expired, or the account is gone/disabled
+            dropped(session)
+        elif utcnow() - record.last_seen_at >= TOUCH_INTERVAL:
+            await ui.session_store.touch(current, client_address(request))
     return Visit(request, session, user)

@@ -45,4 +45,6 @@ async def read_form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> Form:
         if len(body) > max_bytes:
             raise FormTooLarge
     text = body.decode("utf-8", errors="replace")
-    return Form(parse_qsl(text, keep_blank_values=True, max_num_fields=1000))
+    pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=1000)
+    # A NUL is as unusable as an undecodable byte (and PostgreSQL cannot store one): U+FFFD.
+    return Form([(k.replace("\x00", "\ufffd"), v.replace("\x00", "\ufffd")) for k, v in pairs])

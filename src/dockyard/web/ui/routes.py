@@ -53,6 +53,7 @@ ROUTES: list[BaseRoute] = [
     Route("/repositories/new", account.new_repository, methods=GET_POST),
     Route("/settings", _settings, methods=["GET"]),
     Route("/settings/general", account.general, methods=GET_POST),
+    Route("/settings/sessions", account.sessions, methods=GET_POST),
     Route("/settings/tokens", account.tokens, methods=GET_POST),
     Route("/settings/audit", account.audit, methods=["GET"]),
     Route("/orgs/new", orgs.create, methods=GET_POST),

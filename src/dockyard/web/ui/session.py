@@ -1,10 +1,13 @@
-"""Browser sessions in a signed cookie, and CSRF tokens bound to them.
+"""Browser sessions: a signed cookie naming a session kept in the database, and CSRF tokens.
 
-The cookie holds the user's id, a fingerprint of their password hash (so changing the password
-ends every other session at once), the session's CSRF token and pending flash messages. It is
-signed (itsdangerous, HMAC-SHA256) with a key derived from the token signing key, so every node
-of a deployment accepts the sessions of the others; it is HttpOnly, SameSite=Lax, and Secure
-when the page was served over TLS.
+The cookie holds the session's CSRF token, pending flash messages and, once signed in, a random
+256-bit session token. The database keeps only the token's sha256 (``web_sessions``, see
+``metadata/session_store.py``): deleting that row ends the session on every copy of the cookie
+(signing out, "sign out everywhere", a password change). Anonymous visitors get a cookie (for
+the CSRF token of the login and sign-up forms) but no row. The cookie is signed (itsdangerous,
+HMAC-SHA256) with a key derived from the token signing key, so every node of a deployment
+accepts the cookies of the others; it is HttpOnly, SameSite=Lax, and Secure when the page was
+served over TLS.
 """
 
 from __future__ import annotations
@@ -22,11 +25,11 @@ from starlette.responses import Response
 from dockyard.web.state import request_scheme
 
 COOKIE = "dockyard_session"
-#: How long a session lasts after signing in, in seconds.
+#: How long a session lasts after signing in, in seconds (the cookie's and the row's lifetime).
 MAX_AGE = 14 * 24 * 3600
 #: The form field carrying the CSRF token.
 CSRF_FIELD = "csrf_token"
-_SALT = "dockyard.web.session.v1"
+_SALT = "dockyard.web.session.v2"
 
 
 class CsrfFailed(Exception):
@@ -38,10 +41,15 @@ class Session:
     """What the cookie carries; ``changed`` says whether it must be sent again."""
 
     csrf: str
-    user_id: int | None = None
-    fingerprint: str = ""
+    #: The session token of a signed-in browser (None: anonymous).
+    token: str | None = None
     flashes: list[tuple[str, str]] = field(default_factory=list)
     changed: bool = False
+
+    @property
+    def id(self) -> str | None:
+        """The database id of the signed-in session (the token's sha256), if any."""
+        return None if self.token is None else session_id(self.token)
 
     def flash(self, message: str, level: str = "info") -> None:
         """Show ``message`` on the next page rendered."""
@@ -62,17 +70,21 @@ def new_csrf() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_token() -> str:
+    """A fresh session token: 256 random bits."""
+    return secrets.token_urlsafe(32)
+
+
+def session_id(token: str) -> str:
+    """The id a session token is stored under: its sha256, in hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 class SessionCodec:
     """Signs and verifies session cookies."""
 
     def __init__(self, secret: bytes) -> None:
-        self.secret = secret
         self.serializer = URLSafeTimedSerializer(secret, salt=_SALT)
-
-    def fingerprint(self, user_id: int, password_hash: str) -> str:
-        """A short keyed digest of the password hash: changes when the password does."""
-        message = f"{user_id}:{password_hash}".encode()
-        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()[:32]
 
     def load(self, request: Request) -> Session:
         """The request's session, or a new anonymous one (``changed``, so it gets sent)."""
@@ -83,12 +95,11 @@ class SessionCodec:
             except (BadSignature, ValueError, TypeError):
                 data = None
             if isinstance(data, dict) and isinstance(data.get("c"), str):
-                user_id = data.get("u")
+                token = data.get("t")
                 flashes = data.get("f") or []
                 return Session(
                     csrf=data["c"],
-                    user_id=user_id if isinstance(user_id, int) else None,
-                    fingerprint=str(data.get("p") or ""),
+                    token=token if isinstance(token, str) and token else None,
                     flashes=[(str(a), str(b)) for a, b in flashes][:10],
                 )
         return Session(csrf=new_csrf(), changed=True)
@@ -96,9 +107,8 @@ class SessionCodec:
     def dump(self, session: Session) -> str:
         """The signed cookie value of ``session``."""
         data: dict[str, Any] = {"c": session.csrf}
-        if session.user_id is not None:
-            data["u"] = session.user_id
-            data["p"] = session.fingerprint
+        if session.token is not None:
+            data["t"] = session.token
         if session.flashes:
             data["f"] = session.flashes[-10:]
         return self.serializer.dumps(data)
@@ -124,17 +134,24 @@ def check_csrf(session: Session, submitted: str | None) -> None:
         raise CsrfFailed("the form expired or did not come from this site; please try again")
 
 
-def signed_in(session: Session, user_id: int, fingerprint: str) -> None:
-    """Turn ``session`` into a signed-in one, with a new CSRF token (no fixation)."""
-    session.user_id = user_id
-    session.fingerprint = fingerprint
+def signed_in(session: Session) -> str:
+    """Give ``session`` a new session token and a new CSRF token (no fixation); the token's
+    id, for the database row the caller creates."""
+    session.token = new_token()
+    session.csrf = new_csrf()
+    session.changed = True
+    return session_id(session.token)
+
+
+def signed_out(session: Session) -> None:
+    """Forget the session token (a new CSRF token as well)."""
+    session.token = None
     session.csrf = new_csrf()
     session.changed = True
 
 
-def signed_out(session: Session) -> None:
-    """Forget the user (a new CSRF token as well)."""
-    session.user_id = None
-    session.fingerprint = ""
-    session.csrf = new_csrf()
+def dropped(session: Session) -> None:
+    """Forget a session token the database no longer knows (ended elsewhere, or expired); the
+    CSRF token stays, so a form already on the screen still posts (as an anonymous visitor)."""
+    session.token = None
     session.changed = True

@@ -1,4 +1,5 @@
-"""Account settings: password, personal access tokens, the audit log; new repositories."""
+"""Account settings: password, web sessions, personal access tokens, the audit log; new
+repositories."""
 
 from __future__ import annotations
 
@@ -13,11 +14,20 @@ from dockyard.web.state import client_address
 from dockyard.web.ui.context import Visit
 from dockyard.web.ui.errors import page
 from dockyard.web.ui.pages.common import page_number, pager
-from dockyard.web.ui.session import signed_in
 from dockyard.web.ui.urls import repo_url
 
 #: Expiry choices of a new token, in days (0: never).
 EXPIRY_DAYS = {"30": 30, "90": 90, "365": 365, "0": 0}
+#: Browsers and systems named on the sessions page, first match wins (Edge's user agent also
+#: says Chrome and Safari, Android's says Linux, an iPhone's says Mac OS X).
+BROWSERS = (
+    ("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chromium/", "Chromium"),
+    ("Chrome/", "Chrome"), ("Safari/", "Safari"), ("curl/", "curl"),
+)  # fmt: skip
+SYSTEMS = (
+    ("Windows", "Windows"), ("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"),
+    ("CrOS", "ChromeOS"), ("Mac OS X", "macOS"), ("Linux", "Linux"),
+)  # fmt: skip
 SCOPE_HELP = {
     "repo:read": "Read: pull",
     "repo:write": "Read & write: pull, push",
@@ -40,19 +50,11 @@ async def general(visit: Visit) -> Response:
         else:
             try:
                 await visit.hub.accounts.change_password(
-                    visit.user, form.get("current_password"), new
+                    visit.user, form.get("current_password"), new, keep_session=visit.session.id
                 )
             except (Forbidden, ValidationFailed) as exc:
                 error, status = exc.message, 400
             else:
-                user = await visit.hub.accounts.store.user_by_id(visit.user.id)
-                assert user is not None
-                # Every other session ends (their fingerprint no longer matches); this one goes on.
-                signed_in(
-                    visit.session,
-                    user.id,
-                    visit.ui.sessions.fingerprint(user.id, user.password_hash),
-                )
                 return visit.redirect(
                     "/settings/general", "Password changed; your other sessions are signed out."
                 )
@@ -62,6 +64,52 @@ async def general(visit: Visit) -> Response:
         "settings_general.html", status=status, error=error, organizations=organizations,
         section="general",
     )  # fmt: skip
+
+
+def device(user_agent: str) -> str:
+    """A short name of the browser and system a user agent string claims, e.g. "Firefox on
+    Linux" (it is only what the browser says)."""
+    browser = next((name for key, name in BROWSERS if key in user_agent), "")
+    system = next((name for key, name in SYSTEMS if key in user_agent), "")
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or "Unknown browser"
+
+
+@page
+async def sessions(visit: Visit) -> Response:
+    """``GET``/``POST /settings/sessions``: the signed-in browsers; end one, or all others."""
+    user = visit.user
+    if user is None:
+        return visit.login_redirect()
+    store = visit.ui.session_store
+    current = visit.session.id
+    if visit.request.method == "POST":
+        form = await visit.form()
+        action = form.get("action")
+        address = client_address(visit.request)
+        if action == "revoke_others":
+            ended = await store.delete_for_user(user.id, keep=current)
+            await visit.hub.accounts.store.audit(
+                "session.revoke_others", actor=user.username, actor_ip=address,
+                namespace=user.username, detail={"sessions": ended},
+            )  # fmt: skip
+            return visit.redirect("/settings/sessions", "Every other session is signed out.")
+        if action != "revoke":
+            raise ValidationFailed("unknown action")
+        target = form.get("session_id")
+        if not target or not await store.delete(target, user.id):
+            raise NotFound("no such session")
+        await visit.hub.accounts.store.audit(
+            "session.revoke", actor=user.username, actor_ip=address, namespace=user.username,
+        )  # fmt: skip
+        if target == current:
+            await visit.sign_out()
+            return visit.redirect("/", "You are signed out.")
+        return visit.redirect("/settings/sessions", "The session is signed out.")
+    records = await store.list_for_user(user.id)
+    rows = [(record, device(record.user_agent), record.id == current) for record in records]
+    return visit.render("settings_sessions.html", sessions=rows, section="sessions")
 
 
 @page

@@ -9,7 +9,6 @@ from dockyard.hub.errors import Conflict, SignupClosed, ValidationFailed
 from dockyard.web.state import auth_services, client_address
 from dockyard.web.ui.context import Visit
 from dockyard.web.ui.errors import page
-from dockyard.web.ui.session import signed_in, signed_out
 from dockyard.web.ui.urls import safe_next
 
 
@@ -61,7 +60,7 @@ async def login(visit: Visit) -> Response:
         "login", actor=user.username, actor_ip=address, namespace=user.username,
         detail={"via": "web"},
     )  # fmt: skip
-    signed_in(visit.session, user.id, visit.ui.sessions.fingerprint(user.id, user.password_hash))
+    await visit.sign_in(user)
     return visit.redirect(target)
 
 
@@ -87,13 +86,13 @@ async def signup(visit: Visit) -> Response:
         return visit.render("signup.html", status=403, values=values, error=exc.message)
     except (ValidationFailed, Conflict) as exc:
         return visit.render("signup.html", status=400, values=values, error=exc.message)
-    signed_in(visit.session, user.id, visit.ui.sessions.fingerprint(user.id, user.password_hash))
+    await visit.sign_in(user)
     return visit.redirect(f"/u/{user.username}", f"Welcome to Dockyard, {user.username}!")
 
 
 @page
 async def logout(visit: Visit) -> Response:
-    """``POST``: end the session."""
+    """``POST``: end the session (its row goes: a copy of the cookie is signed out too)."""
     await visit.form()
-    signed_out(visit.session)
+    await visit.sign_out()
     return visit.redirect("/", "You are signed out.")
