@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dockyard.metadata.blob_writes import BlobLink, add_upload, set_upload_size
@@ -81,6 +81,37 @@ _MANIFEST_COLUMNS = (
 )
 
 
+#: The hot lookups, built once with bound parameters (see ``manifest_put``).
+_BLOB_SIZE = (
+    select(blobs.c.size)
+    .select_from(
+        repository_blobs.join(blobs, blobs.c.digest == repository_blobs.c.digest).join(
+            repositories, repositories.c.id == repository_blobs.c.repository_id
+        )
+    )
+    .where(
+        repositories.c.name == bindparam("repository"),
+        repository_blobs.c.digest == bindparam("digest"),
+    )
+)
+_BY_DIGEST = (
+    select(*_MANIFEST_COLUMNS)
+    .join(repositories, repositories.c.id == manifests.c.repository_id)
+    .where(
+        repositories.c.name == bindparam("repository"), manifests.c.digest == bindparam("digest")
+    )
+)
+_BY_TAG = (
+    select(*_MANIFEST_COLUMNS)
+    .select_from(
+        tags.join(manifests, manifests.c.id == tags.c.manifest_id).join(
+            repositories, repositories.c.id == tags.c.repository_id
+        )
+    )
+    .where(repositories.c.name == bindparam("repository"), tags.c.name == bindparam("tag"))
+)
+
+
 def _manifest(row: Sequence[object]) -> ManifestRecord:
     return ManifestRecord(*row)  # type: ignore[arg-type]
 
@@ -133,17 +164,8 @@ class RegistryStore:
     # --- blobs ---------------------------------------------------------------------------
     async def blob_size_in_repository(self, name: str, digest: str) -> int | None:
         """Size of ``digest`` if the repository may serve it."""
-        stmt = (
-            select(blobs.c.size)
-            .select_from(
-                repository_blobs.join(blobs, blobs.c.digest == repository_blobs.c.digest).join(
-                    repositories, repositories.c.id == repository_blobs.c.repository_id
-                )
-            )
-            .where(repositories.c.name == name, repository_blobs.c.digest == digest)
-        )
-        async with self.db.read() as conn:
-            size = await conn.scalar(stmt)
+        params = {"repository": name, "digest": digest}
+        size = await self.db.run_read(lambda conn: conn.scalar(_BLOB_SIZE, params))
         return None if size is None else int(size)
 
     async def link_blob(
@@ -283,28 +305,14 @@ class RegistryStore:
 
     async def manifest_by_digest(self, name: str, digest: str) -> ManifestRecord | None:
         """The manifest ``digest`` of repository ``name``."""
-        stmt = (
-            select(*_MANIFEST_COLUMNS)
-            .join(repositories, repositories.c.id == manifests.c.repository_id)
-            .where(repositories.c.name == name, manifests.c.digest == digest)
-        )
-        async with self.db.read() as conn:
-            row = (await conn.execute(stmt)).first()
+        params = {"repository": name, "digest": digest}
+        row = await self.db.run_read(lambda conn: conn.execute(_BY_DIGEST, params).first())
         return None if row is None else _manifest(row)
 
     async def manifest_by_tag(self, name: str, tag: str) -> ManifestRecord | None:
         """The manifest tag ``tag`` of repository ``name`` points at."""
-        stmt = (
-            select(*_MANIFEST_COLUMNS)
-            .select_from(
-                tags.join(manifests, manifests.c.id == tags.c.manifest_id).join(
-                    repositories, repositories.c.id == tags.c.repository_id
-                )
-            )
-            .where(repositories.c.name == name, tags.c.name == tag)
-        )
-        async with self.db.read() as conn:
-            row = (await conn.execute(stmt)).first()
+        params = {"repository": name, "tag": tag}
+        row = await self.db.run_read(lambda conn: conn.execute(_BY_TAG, params).first())
         return None if row is None else _manifest(row)
 
     async def delete_tag(self, name: str, tag: str) -> bool:

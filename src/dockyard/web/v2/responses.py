@@ -5,19 +5,14 @@ from __future__ import annotations
 import re
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from dockyard.registry.blobs import BlobLocation
 from dockyard.registry.uploads import UploadStatus
 from dockyard.storage import StorageDriver
+from dockyard.web.v2.local_blobs import LocalBlobResponse
 
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-class BlobFileResponse(FileResponse):
-    """A file response reading larger chunks when the server cannot send a path itself."""
-
-    chunk_size = 1024 * 1024
 
 
 def upload_headers(status: UploadStatus) -> dict[str, str]:
@@ -64,11 +59,41 @@ def blob_response(
     # RFC 9110 14.2: a Range the server does not understand (another unit, several ranges,
     # bad syntax) is ignored and the whole blob sent; only a single bytes range is honoured.
     requested = _single_range(request.headers.get("range"))
-    if location.local_path is not None and (requested or "range" not in request.headers):
-        return BlobFileResponse(
-            location.local_path, headers=headers, media_type="application/octet-stream"
+    if location.local_path is not None:
+        window = _window(location.size, requested)
+        if window is None:
+            return _unsatisfiable(location.size)
+        offset, length = window
+        if requested:
+            headers["Content-Range"] = f"bytes {offset}-{offset + length - 1}/{location.size}"
+        return LocalBlobResponse(
+            location.local_path,
+            offset=offset,
+            length=length,
+            partial=requested is not None,
+            headers=headers,
         )
     return _streamed(location, storage, headers, requested)
+
+
+def _window(size: int, requested: tuple[str, str] | None) -> tuple[int, int] | None:
+    """``(offset, length)`` of the bytes to send; None when the range is unsatisfiable."""
+    if not requested:
+        return 0, size
+    first, last = requested
+    if first:
+        offset = int(first)
+        end = min(int(last), size - 1) if last else size - 1
+    else:
+        offset = max(size - int(last), 0)
+        end = size - 1
+    if offset >= size or end < offset:
+        return None
+    return offset, end - offset + 1
+
+
+def _unsatisfiable(size: int) -> Response:
+    return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
 
 
 def _single_range(value: str | None) -> tuple[str, str] | None:
@@ -85,21 +110,14 @@ def _streamed(
     headers: dict[str, str],
     requested: tuple[str, str] | None,
 ) -> Response:
-    size = location.size
-    offset, length, status = 0, size, 200
+    window = _window(location.size, requested)
+    if window is None:
+        return _unsatisfiable(location.size)
+    offset, length = window
+    status = 200
     if requested:
-        first, last = requested
-        if first:
-            offset = int(first)
-            end = min(int(last), size - 1) if last else size - 1
-        else:
-            offset = max(size - int(last), 0)
-            end = size - 1
-        if offset >= size or end < offset:
-            return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
-        length = end - offset + 1
         status = 206
-        headers["Content-Range"] = f"bytes {offset}-{end}/{size}"
+        headers["Content-Range"] = f"bytes {offset}-{offset + length - 1}/{location.size}"
     headers["Content-Length"] = str(length)
     return StreamingResponse(
         storage.read(location.key, offset, length),
