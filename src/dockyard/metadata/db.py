@@ -12,6 +12,8 @@ docs/performance.md.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -23,12 +25,17 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.elements import ColumnElement
 
+#: Run on every new connection. The busy timeout comes first: a connection opened while
+#: another one writes must wait on ``journal_mode`` rather than fail "database is locked".
 SQLITE_PRAGMAS = (
+    "PRAGMA busy_timeout=30000",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=30000",
 )
+
+#: How long opening a connection retries a pragma that found the database locked.
+SQLITE_OPEN_RETRY_SECONDS = 10.0
 
 #: Threads that run synchronous SQLite write transactions (writers are serialized anyway).
 SQLITE_WRITE_THREADS = 4
@@ -61,16 +68,36 @@ def sync_url(url: str) -> URL:
     raise ValueError(f"unsupported database {parsed.get_backend_name()!r}")
 
 
+def _configure_sqlite(dbapi_connection: Any) -> None:
+    """Apply :data:`SQLITE_PRAGMAS` to a new connection.
+
+    Opening a WAL database can answer "database is locked" at once, without waiting on the
+    busy handler, while another connection resets the WAL (SQLite's recovery and checkpoint
+    locks): such a pragma is retried for up to :data:`SQLITE_OPEN_RETRY_SECONDS`.
+    """
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in SQLITE_PRAGMAS:
+            deadline = time.monotonic() + SQLITE_OPEN_RETRY_SECONDS
+            while True:
+                try:
+                    cursor.execute(pragma)
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.01)
+    finally:
+        cursor.close()
+
+
 def _sqlite_engine(url: URL, begin: str, pool_size: int) -> AsyncEngine:
     engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        for pragma in SQLITE_PRAGMAS:
-            cursor.execute(pragma)
-        cursor.close()
+        _configure_sqlite(dbapi_connection)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -90,11 +117,7 @@ def _sqlite_sync_engine(url: URL, begin: str, pool_size: int) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        for pragma in SQLITE_PRAGMAS:
-            cursor.execute(pragma)
-        cursor.close()
+        _configure_sqlite(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
