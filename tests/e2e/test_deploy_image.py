@@ -53,42 +53,9 @@ NOT_IN_CONTEXT = (".git", ".venv", "tests", "docs", "bench", "build", "data", "s
 
 @dataclass
 class BuildEngine(DockerEngine):
-    """A private ``dockerd`` like the session's, with a choice of storage driver."""
+    """A private ``dockerd`` like the session's, by default on ``overlay2`` (image builds)."""
 
     storage_driver: str = "overlay2"
-
-    def start(self, timeout: float = 60.0) -> BuildEngine:
-        (self.root / "config").mkdir(parents=True, exist_ok=True)
-        cmd = [
-            self.dockerd,
-            f"--storage-driver={self.storage_driver}",
-            "--iptables=false",
-            "--ip6tables=false",
-            "--bridge=none",
-            f"--data-root={self.root / 'root'}",
-            f"--exec-root={self.root / 'exec'}",
-            f"--pidfile={self.root / 'pid'}",
-            "-H",
-            self.host,
-        ]
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        deadline = time.monotonic() + timeout
-        transport = httpx.HTTPTransport(uds=str(self.socket))
-        with httpx.Client(transport=transport, base_url="http://docker", timeout=2) as client:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"dockerd exited: {self._log_tail()}")
-                try:
-                    if self.socket.exists() and client.get("/_ping").text == "OK":
-                        return self
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"dockerd did not start within {timeout}s: {self._log_tail()}")
 
     def stop(self) -> None:
         """Stop as the session engine does; then unmount what dockerd leaves mounted (the
