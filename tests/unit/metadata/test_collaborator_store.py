@@ -3,8 +3,6 @@ what the permission policy reads, what lists show, and what goes with a reposito
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import delete, func, select
 
@@ -14,18 +12,6 @@ from dockyard.metadata.hub_catalog import CatalogStore, Viewer
 from dockyard.metadata.hub_store import HubStore, RepositoryStore, UserRecord
 from dockyard.metadata.hub_tables import repository_collaborators, users
 from dockyard.metadata.tables import repositories
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-def hub(db: Database) -> HubStore:
-    return HubStore(db)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -37,18 +36,6 @@ ANYONE = Viewer(None)
 def digest(data: bytes | str) -> str:
     raw = data.encode() if isinstance(data, str) else data
     return "sha256:" + hashlib.sha256(raw).hexdigest()
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-def hub(db: Database) -> HubStore:
-    return HubStore(db)
 
 
 @pytest.fixture

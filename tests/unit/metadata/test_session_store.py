@@ -4,7 +4,6 @@ ends them, expiry and the bounded purge, the per-user cap, and what goes with th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -18,18 +17,6 @@ from dockyard.metadata.session_store import WebSessionStore
 from dockyard.metadata.store import utcnow
 
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-def hub(db: Database) -> HubStore:
-    return HubStore(db)
 
 
 @pytest.fixture
