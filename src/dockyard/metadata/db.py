@@ -3,15 +3,17 @@
 On SQLite, writes use ``BEGIN IMMEDIATE`` on their own engine so concurrent writers queue on
 the busy timeout instead of failing, while reads (WAL mode) never block.
 
-Hot write paths run a whole transaction as one synchronous function (:meth:`Database.run_write`):
-on SQLite that is one hop to a database thread instead of one per statement (aiosqlite), on
-PostgreSQL the function runs on the pooled async connection (``run_sync``). See
+Hot paths run a whole transaction as one synchronous function (:meth:`Database.run_write`,
+:meth:`Database.run_read`) of prebuilt statements (:mod:`dockyard.metadata.prepared`): on
+SQLite that is one hop to a database thread and the statements run on the ``sqlite3`` cursor,
+on PostgreSQL the function runs on the pooled async connection (``run_sync``). See
 docs/performance.md.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
@@ -19,11 +21,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.elements import ColumnElement
+
+from dockyard.metadata.prepared import ConnectionTransaction, CursorTransaction, Transaction
 
 #: Run on every new connection. The busy timeout comes first: a connection opened while
 #: another one writes must wait on ``journal_mode`` rather than fail "database is locked".
@@ -44,8 +48,7 @@ SQLITE_READ_THREADS = 4
 
 T = TypeVar("T")
 
-#: A synchronous connection inside a write transaction (what :meth:`Database.run_write` passes).
-Transaction = Connection
+__all__ = ["Database", "Transaction", "async_url", "sync_url"]
 
 
 def async_url(url: str) -> URL:
@@ -170,40 +173,54 @@ class Database:
         async with self._write.begin() as conn:
             yield conn
 
-    async def run_write(self, work: Callable[[Connection], T]) -> T:
+    async def run_write(self, work: Callable[[Transaction], T]) -> T:
         """Run ``work`` in one write transaction, committed when it returns, in a single step.
 
-        ``work`` gets a synchronous connection and must not block on anything but the
-        database. On SQLite it runs in a database thread; on PostgreSQL on the async
+        ``work`` must not block on anything but the database. On SQLite it runs in a database
+        thread on the ``sqlite3`` cursor (``BEGIN IMMEDIATE``); on PostgreSQL on the async
         connection's greenlet, so no thread is involved.
         """
         if self._sync_write is None or self._threads is None:
             async with self.write() as conn:
-                return await conn.run_sync(work)
+                return await conn.run_sync(lambda sync: work(ConnectionTransaction(sync)))
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._threads, self._run_sqlite_write, work)
+        return await loop.run_in_executor(
+            self._threads, self._run_sqlite, self._sync_write, "BEGIN IMMEDIATE", work
+        )
 
-    def _run_sqlite_write(self, work: Callable[[Connection], T]) -> T:
-        assert self._sync_write is not None
-        with self._sync_write.begin() as conn:
-            return work(conn)
-
-    async def run_read(self, work: Callable[[Connection], T]) -> T:
+    async def run_read(self, work: Callable[[Transaction], T]) -> T:
         """Run ``work`` in one read transaction in a single step (see :meth:`run_write`).
 
-        For the hot paths' lookups (a blob of a repository, a manifest by tag): one thread
-        hop on SQLite instead of one per statement and fetch.
+        For the hot paths' lookups (a blob of a repository, a manifest by tag).
         """
         if self._sync_read is None or self._read_threads is None:
             async with self.read() as conn:
-                return await conn.run_sync(work)
+                return await conn.run_sync(lambda sync: work(ConnectionTransaction(sync)))
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._read_threads, self._run_sqlite_read, work)
+        return await loop.run_in_executor(
+            self._read_threads, self._run_sqlite, self._sync_read, "BEGIN", work
+        )
 
-    def _run_sqlite_read(self, work: Callable[[Connection], T]) -> T:
-        assert self._sync_read is not None
-        with self._sync_read.connect() as conn, conn.begin():
-            return work(conn)
+    def _run_sqlite(self, engine: Engine, begin: str, work: Callable[[Transaction], T]) -> T:
+        """``work`` in a transaction on a pooled connection's cursor (a database thread)."""
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(begin)
+                result = work(CursorTransaction(cursor, engine.dialect))
+                cursor.execute("COMMIT")
+                return result
+            except BaseException:
+                # SQLite may have rolled back already (disk full, I/O error).
+                if raw.driver_connection is not None and raw.driver_connection.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        cursor.execute("ROLLBACK")
+                raise
+            finally:
+                cursor.close()
+        finally:
+            raw.close()
 
     def bytewise(self, expr: ColumnElement[str]) -> ColumnElement[str]:
         """``expr`` compared and ordered by code point (the spec's "lexical" order).

@@ -26,6 +26,7 @@ from dockyard.metadata.hub_tables import (
     teams,
     users,
 )
+from dockyard.metadata.prepared import Prepared
 from dockyard.metadata.store import utcnow
 from dockyard.metadata.tables import repositories
 
@@ -860,6 +861,8 @@ class RepositoryStore:
 
 #: Appends one audit event; execute it with :func:`audit_row`'s parameters.
 AUDIT_INSERT = audit_events.insert()
+#: :data:`AUDIT_INSERT` for a synchronous step's transaction (see ``web.audit.record_in``).
+AUDIT_INSERT_PREPARED = Prepared(AUDIT_INSERT)
 
 
 def audit_row(

@@ -1,9 +1,10 @@
 """The manifest PUT transaction: statements built once, run synchronously in one step.
 
-A PUT is the registry's busiest write. Building SQLAlchemy statements per request costs more
-than SQLite executing them, so the statements here are built once per dialect with bound
-parameters and reused (SQLAlchemy then finds their compiled form by a memoized cache key), and
-the whole transaction runs as one synchronous function (:meth:`Database.run_write`).
+A PUT is the registry's busiest write. Building and executing SQLAlchemy statements per
+request costs more than SQLite running them, so the statements here are built once per dialect
+with bound parameters (:class:`~dockyard.metadata.prepared.Prepared`: on SQLite they run on the
+DBAPI cursor) and the whole transaction runs as one synchronous function
+(:meth:`Database.run_write`).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dockyard.metadata.prepared import Prepared, Transaction
 from dockyard.metadata.tables import (
     manifest_references,
     manifests,
@@ -25,8 +26,8 @@ from dockyard.metadata.tables import (
     tags,
 )
 
-#: Extra work a caller runs inside a store's write transaction (a synchronous connection).
-TransactionStep = Callable[[Connection], object]
+#: Extra work a caller runs inside a store's write transaction.
+TransactionStep = Callable[[Transaction], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +59,15 @@ class MissingReferences:
 
 @dataclass(frozen=True, slots=True)
 class _Statements:
-    lock_repository: Any
-    present_blobs: Any
-    present_manifests: Any
-    touch_repository: Any
-    create_repository: Any
-    repository_id: Any
-    upsert_manifest: Any
-    add_references: Any
-    upsert_tag: Any
+    lock_repository: Prepared
+    present_blobs: Prepared
+    present_manifests: Prepared
+    touch_repository: Prepared
+    create_repository: Prepared
+    repository_id: Prepared
+    upsert_manifest: Prepared
+    add_references: Prepared
+    upsert_tag: Prepared
 
 
 @cache
@@ -80,49 +81,63 @@ def _statements(dialect: str) -> _Statements:
         # PostgreSQL: the repository row is locked before the references are checked, so a
         # garbage collection (which locks it too before removing links) cannot take a blob away
         # between the check and the commit. SQLite serializes writers already.
-        lock_repository=select(repositories.c.id)
-        .where(repositories.c.name == bindparam("repository"))
-        .with_for_update(key_share=True),
-        present_blobs=select(repository_blobs.c.digest)
-        .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
-        .where(
-            repositories.c.name == bindparam("repository"),
-            repository_blobs.c.digest.in_(bindparam("digests", expanding=True)),
+        lock_repository=Prepared(
+            select(repositories.c.id)
+            .where(repositories.c.name == bindparam("repository"))
+            .with_for_update(key_share=True)
         ),
-        present_manifests=select(manifests.c.digest)
-        .join(repositories, repositories.c.id == manifests.c.repository_id)
-        .where(
-            repositories.c.name == bindparam("repository"),
-            manifests.c.digest.in_(bindparam("digests", expanding=True)),
+        present_blobs=Prepared(
+            select(repository_blobs.c.digest)
+            .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
+            .where(
+                repositories.c.name == bindparam("repository"),
+                repository_blobs.c.digest.in_(bindparam("digests", expanding=True)),
+            )
+        ),
+        present_manifests=Prepared(
+            select(manifests.c.digest)
+            .join(repositories, repositories.c.id == manifests.c.repository_id)
+            .where(
+                repositories.c.name == bindparam("repository"),
+                manifests.c.digest.in_(bindparam("digests", expanding=True)),
+            )
         ),
         # The UPDATE comes first so the repository row is locked (PostgreSQL) before any
         # manifest or tag row: writers of one repository queue instead of deadlocking.
-        touch_repository=update(repositories)
-        .where(repositories.c.name == bindparam("repository"))
-        .values(last_pushed_at=bindparam("now"))
-        .returning(repositories.c.id),
-        create_repository=create_repository.on_conflict_do_update(
-            index_elements=["name"],
-            set_={"last_pushed_at": create_repository.excluded.last_pushed_at},
+        touch_repository=Prepared(
+            update(repositories)
+            .where(repositories.c.name == bindparam("repository"))
+            .values(last_pushed_at=bindparam("now"))
+            .returning(repositories.c.id)
         ),
-        repository_id=select(repositories.c.id).where(
-            repositories.c.name == bindparam("repository")
+        create_repository=Prepared(
+            create_repository.on_conflict_do_update(
+                index_elements=["name"],
+                set_={"last_pushed_at": create_repository.excluded.last_pushed_at},
+            )
+        ),
+        repository_id=Prepared(
+            select(repositories.c.id).where(repositories.c.name == bindparam("repository"))
         ),
         # A no-op update rather than DO NOTHING: it locks an existing row, so on PostgreSQL no
         # other writer can delete it between here and the tag insert (a foreign key
         # violation), even one that does not lock the repository first.
-        upsert_manifest=manifest.on_conflict_do_update(
-            index_elements=["repository_id", "digest"],
-            set_={"digest": manifest.excluded.digest},
-        ).returning(manifests.c.id),
-        add_references=insert(manifest_references).on_conflict_do_nothing(),
-        upsert_tag=tag.on_conflict_do_update(
-            index_elements=["repository_id", "name"],
-            set_={
-                "manifest_id": tag.excluded.manifest_id,
-                "updated_at": tag.excluded.updated_at,
-                "pushed_by": tag.excluded.pushed_by,
-            },
+        upsert_manifest=Prepared(
+            manifest.on_conflict_do_update(
+                index_elements=["repository_id", "digest"],
+                set_={"digest": manifest.excluded.digest},
+            ).returning(manifests.c.id)
+        ),
+        add_references=Prepared(insert(manifest_references).on_conflict_do_nothing()),
+        upsert_tag=Prepared(
+            tag.on_conflict_do_update(
+                index_elements=["repository_id", "name"],
+                set_={
+                    "manifest_id": tag.excluded.manifest_id,
+                    "updated_at": tag.excluded.updated_at,
+                    "pushed_by": tag.excluded.pushed_by,
+                },
+            )
         ),
     )
 
@@ -146,20 +161,20 @@ class ManifestPut:
     now: datetime
     also: TransactionStep | None = None
 
-    def run(self, conn: Connection) -> MissingReferences | None:
+    def run(self, tx: Transaction) -> MissingReferences | None:
         """Check the references, then store the manifest, its references and its tag.
 
         When references are missing nothing is written and they are returned.
         """
         sql = _statements(self.dialect)
         if self.dialect == "postgresql":
-            conn.execute(sql.lock_repository, {"repository": self.name})
-        missing = self._missing(conn, sql)
+            tx.execute(sql.lock_repository, {"repository": self.name})
+        missing = self._missing(tx, sql)
         if missing is not None:
             return missing
-        repo_id = self._repository_id(conn, sql)
+        repo_id = self._repository_id(tx, sql)
         d = self.details
-        manifest_id = conn.scalar(
+        manifest_id = tx.scalar(
             sql.upsert_manifest,
             {
                 "repository_id": repo_id,
@@ -180,7 +195,7 @@ class ManifestPut:
         )
         assert manifest_id is not None
         if self.references:
-            conn.execute(
+            tx.execute_many(
                 sql.add_references,
                 [
                     {"manifest_id": manifest_id, "digest": r.digest, "kind": r.kind}
@@ -188,7 +203,7 @@ class ManifestPut:
                 ],
             )
         if self.tag is not None:
-            conn.execute(
+            tx.execute(
                 sql.upsert_tag,
                 {
                     "repository_id": repo_id,
@@ -201,30 +216,30 @@ class ManifestPut:
                 },
             )
         if self.also is not None:
-            self.also(conn)
+            self.also(tx)
         return None
 
-    def _missing(self, conn: Connection, sql: _Statements) -> MissingReferences | None:
+    def _missing(self, tx: Transaction, sql: _Statements) -> MissingReferences | None:
         blob_digests = {r.digest for r in self.references if r.kind == "blob"}
         child_digests = {r.digest for r in self.references if r.kind == "manifest"}
         present_blobs: set[str] = set()
         present_children: set[str] = set()
         if blob_digests:
             params = {"repository": self.name, "digests": sorted(blob_digests)}
-            present_blobs = set(conn.scalars(sql.present_blobs, params).all())
+            present_blobs = set(tx.scalars(sql.present_blobs, params))
         if child_digests:
             params = {"repository": self.name, "digests": sorted(child_digests)}
-            present_children = set(conn.scalars(sql.present_manifests, params).all())
+            present_children = set(tx.scalars(sql.present_manifests, params))
         missing = MissingReferences(
             sorted(blob_digests - present_blobs), sorted(child_digests - present_children)
         )
         return missing if missing.blobs or missing.manifests else None
 
-    def _repository_id(self, conn: Connection, sql: _Statements) -> int:
+    def _repository_id(self, tx: Transaction, sql: _Statements) -> int:
         """The repository's id (created if new), its row locked first and marked pushed."""
-        repo_id = conn.scalar(sql.touch_repository, {"repository": self.name, "now": self.now})
+        repo_id = tx.scalar(sql.touch_repository, {"repository": self.name, "now": self.now})
         if repo_id is None:
-            conn.execute(
+            tx.execute(
                 sql.create_repository,
                 {
                     "name": self.name,
@@ -234,6 +249,6 @@ class ManifestPut:
                     "last_pushed_at": self.now,
                 },
             )
-            repo_id = conn.scalar(sql.repository_id, {"repository": self.name})
+            repo_id = tx.scalar(sql.repository_id, {"repository": self.name})
         assert repo_id is not None
         return int(repo_id)

@@ -22,6 +22,7 @@ from dockyard.metadata.manifest_put import (
     ReferenceRecord,
     TransactionStep,
 )
+from dockyard.metadata.prepared import Prepared
 from dockyard.metadata.tables import (
     blobs,
     manifest_references,
@@ -82,7 +83,7 @@ _MANIFEST_COLUMNS = (
 
 
 #: The hot lookups, built once with bound parameters (see ``manifest_put``).
-_BLOB_SIZE = (
+_BLOB_SIZE = Prepared(
     select(blobs.c.size)
     .select_from(
         repository_blobs.join(blobs, blobs.c.digest == repository_blobs.c.digest).join(
@@ -94,14 +95,14 @@ _BLOB_SIZE = (
         repository_blobs.c.digest == bindparam("digest"),
     )
 )
-_BY_DIGEST = (
+_BY_DIGEST = Prepared(
     select(*_MANIFEST_COLUMNS)
     .join(repositories, repositories.c.id == manifests.c.repository_id)
     .where(
         repositories.c.name == bindparam("repository"), manifests.c.digest == bindparam("digest")
     )
 )
-_BY_TAG = (
+_BY_TAG = Prepared(
     select(*_MANIFEST_COLUMNS)
     .select_from(
         tags.join(manifests, manifests.c.id == tags.c.manifest_id).join(
@@ -165,7 +166,7 @@ class RegistryStore:
     async def blob_size_in_repository(self, name: str, digest: str) -> int | None:
         """Size of ``digest`` if the repository may serve it."""
         params = {"repository": name, "digest": digest}
-        size = await self.db.run_read(lambda conn: conn.scalar(_BLOB_SIZE, params))
+        size = await self.db.run_read(lambda tx: tx.scalar(_BLOB_SIZE, params))
         return None if size is None else int(size)
 
     async def link_blob(
@@ -306,13 +307,13 @@ class RegistryStore:
     async def manifest_by_digest(self, name: str, digest: str) -> ManifestRecord | None:
         """The manifest ``digest`` of repository ``name``."""
         params = {"repository": name, "digest": digest}
-        row = await self.db.run_read(lambda conn: conn.execute(_BY_DIGEST, params).first())
+        row = await self.db.run_read(lambda tx: tx.first(_BY_DIGEST, params))
         return None if row is None else _manifest(row)
 
     async def manifest_by_tag(self, name: str, tag: str) -> ManifestRecord | None:
         """The manifest tag ``tag`` of repository ``name`` points at."""
         params = {"repository": name, "tag": tag}
-        row = await self.db.run_read(lambda conn: conn.execute(_BY_TAG, params).first())
+        row = await self.db.run_read(lambda tx: tx.first(_BY_TAG, params))
         return None if row is None else _manifest(row)
 
     async def delete_tag(self, name: str, tag: str) -> bool:

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from dockyard.metadata.db import Database
 from dockyard.metadata.hub_tables import webhook_deliveries, webhooks
+from dockyard.metadata.prepared import Prepared, Transaction
 from dockyard.metadata.store import aware_utc, utcnow
 from dockyard.metadata.tables import repositories
 
@@ -191,6 +192,8 @@ _TARGETS = (
     .where(repositories.c.name == bindparam("repository"), webhooks.c.is_active.is_(True))
     .order_by(webhooks.c.id)
 )
+_TARGETS_PREPARED = Prepared(_TARGETS)
+_DELIVERY_INSERT = Prepared(webhook_deliveries.insert())
 
 
 def _targets(rows: Sequence[Any], event: str) -> tuple[RepositorySummary | None, list[int]]:
@@ -345,10 +348,10 @@ class WebhookStore:
         return _targets(rows, event)
 
     def targets_in(
-        self, conn: Connection, repository: str, event: str
+        self, tx: Transaction, repository: str, event: str
     ) -> tuple[RepositorySummary | None, list[int]]:
         """:meth:`targets` inside a caller's synchronous transaction."""
-        return _targets(conn.execute(_TARGETS, {"repository": repository}).all(), event)
+        return _targets(tx.all(_TARGETS_PREPARED, {"repository": repository}), event)
 
     async def repository_summary(self, repository_id: int) -> RepositorySummary | None:
         """The payload facts of one repository."""
@@ -364,10 +367,10 @@ class WebhookStore:
         async with self.db.write() as conn:
             await conn.execute(webhook_deliveries.insert(), _delivery_rows(deliveries))
 
-    def add_deliveries_in(self, conn: Connection, deliveries: Sequence[NewDelivery]) -> None:
+    def add_deliveries_in(self, tx: Transaction, deliveries: Sequence[NewDelivery]) -> None:
         """:meth:`add_deliveries` inside a caller's synchronous transaction."""
         if deliveries:
-            conn.execute(webhook_deliveries.insert(), _delivery_rows(deliveries))
+            tx.execute_many(_DELIVERY_INSERT, _delivery_rows(deliveries))
 
     # --- delivery history ----------------------------------------------------------------
     async def deliveries(

@@ -8,7 +8,7 @@ from starlette.requests import Request
 
 from dockyard.auth.tokens import TokenClaims
 from dockyard.metadata.db import Transaction
-from dockyard.metadata.hub_store import AUDIT_INSERT, audit_row
+from dockyard.metadata.hub_store import AUDIT_INSERT_PREPARED, audit_row
 from dockyard.web.state import auth_services, client_address
 
 
@@ -41,7 +41,7 @@ def record_in(
 ) -> None:
     """:func:`record` inside the caller's synchronous write transaction."""
     conn.execute(
-        AUDIT_INSERT,
+        AUDIT_INSERT_PREPARED,
         audit_row(
             action,
             actor=claims.subject if claims else "",

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from dockyard.metadata.db import Database
 from dockyard.metadata.manifest_put import ReferenceRecord
+from dockyard.metadata.prepared import Prepared, Transaction
 from dockyard.metadata.store import PullTally, RegistryStore
 from dockyard.metadata.tables import (
     blobs,
@@ -415,13 +416,15 @@ async def test_put_manifest_runs_the_callers_step_in_its_transaction(
     """``also`` sees the new rows, and when it fails the manifest is not stored either."""
     seen: list[int] = []
 
-    def count_tags(conn: Any) -> None:
-        seen.append(int(conn.scalar(select(func.count()).select_from(tags))))
+    count_all_tags = Prepared(select(func.count()).select_from(tags))
+
+    def count_tags(tx: Transaction) -> None:
+        seen.append(int(tx.scalar(count_all_tags)))
 
     await put_with(store, "demo/app", b"one", "v1", count_tags)
     assert seen == [1]
 
-    def fail(conn: Any) -> None:
+    def fail(tx: Transaction) -> None:
         raise RuntimeError("the audit insert failed")
 
     with pytest.raises(RuntimeError):
