@@ -42,6 +42,7 @@ class Profile:
     concurrent_blob_size: int
     docker_layers: int
     docker_layer_size: int
+    docker_rounds: int
     rss_upload_size: int
 
 
@@ -70,6 +71,7 @@ FULL = Profile(
     concurrent_blob_size=10 * MIB,
     docker_layers=5,
     docker_layer_size=40 * MIB,
+    docker_rounds=3,
     rss_upload_size=2048 * MIB,
 )
 
@@ -98,6 +100,7 @@ QUICK = Profile(
     concurrent_blob_size=256 * 1024,
     docker_layers=5,
     docker_layer_size=256 * 1024,
+    docker_rounds=2,
     rss_upload_size=64 * MIB,
 )
 
@@ -171,6 +174,7 @@ class Bench:
             "uireqs": str(profile.ui_requests),
             "populate": str(profile.populate_concurrency),
             "layers": str(profile.docker_layers),
+            "rounds": str(profile.docker_rounds),
             "image": size_label(profile.docker_layers * profile.docker_layer_size),
         }
 
