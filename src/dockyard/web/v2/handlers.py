@@ -195,7 +195,8 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     data = bytearray()
     async for chunk in body_chunks(request):
         data += chunk
-        if len(data) > limit:
+        # Past the limit, or all that was declared: no need to wait for the body's end.
+        if len(data) > limit or len(data) == declared:
             break
     return bytes(data)
 
