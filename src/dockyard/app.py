@@ -25,6 +25,7 @@ from dockyard.hub.images import ImageService
 from dockyard.hub.layers import LayerIndex
 from dockyard.hub.profiles import ProfileService
 from dockyard.hub.service import HubServices
+from dockyard.memory import GlibcAllocator, HeapTrimmer
 from dockyard.metadata.db import Database
 from dockyard.metadata.hub_store import HubStore
 from dockyard.metadata.profile_store import ProfileStore
@@ -133,6 +134,12 @@ def build_hookshot(settings: Settings, db: Database) -> Hookshot | None:
     return Hookshot(WebhookStore(db), policy)
 
 
+def build_heap_trimmer() -> HeapTrimmer | None:
+    """The background task that gives freed heap memory back to the system (glibc only)."""
+    allocator = GlibcAllocator.load()
+    return HeapTrimmer(allocator) if allocator is not None else None
+
+
 def build_auth(settings: Settings, db: Database) -> AuthServices:
     """The token authority and authentication services."""
     hub_store = HubStore(db)
@@ -219,9 +226,14 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> Starlette:
         if app.state.hookshot is not None:
             app.state.hub.webhooks.notify = app.state.hookshot.wake
             app.state.hookshot.start()
+        app.state.heap_trimmer = build_heap_trimmer()
+        if app.state.heap_trimmer is not None:
+            app.state.heap_trimmer.start()
         try:
             yield
         finally:
+            if app.state.heap_trimmer is not None:
+                await app.state.heap_trimmer.stop()
             if app.state.hookshot is not None:
                 await app.state.hookshot.stop()
             if app.state.rate_limiter is not None:

@@ -7,6 +7,7 @@ through an httpx *transport*, not a client: no redirects followed, nothing taken
 server's environment (proxies, ``.netrc`` credentials), no cookies kept, and no request log line
 (httpx's client logs every URL at INFO, and webhook URLs often carry tokens). At most
 ``max_response_bytes`` of a response are read, and one attempt lasts at most ``timeout`` seconds.
+httpx is imported with the first delivery: a server without webhooks never loads it (4.6 MiB).
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-
-import httpx
+from typing import TYPE_CHECKING
 
 from dockyard.hub.webhooks import (
     DELIVERY_HEADER,
@@ -29,6 +29,9 @@ from dockyard.hub.webhooks import (
 )
 from dockyard.metadata.store import utcnow
 from dockyard.metadata.webhook_store import ClaimedDelivery, WebhookStore
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("dockyard.webhooks")
 
@@ -86,6 +89,8 @@ class Hookshot:
         self._next_prune = 0.0
 
     def _http(self) -> httpx.AsyncBaseTransport:
+        import httpx
+
         if self._transport is None:
             self._transport = self._given_transport or httpx.AsyncHTTPTransport(
                 limits=httpx.Limits(max_connections=self.policy.batch_size),
@@ -193,6 +198,8 @@ class Hookshot:
 
     async def send(self, delivery: ClaimedDelivery) -> Outcome:
         """POST the payload once, signed; never raises for network or HTTP failures."""
+        import httpx
+
         body = delivery.payload.encode()
         headers = {
             "Content-Type": "application/json",
