@@ -24,6 +24,7 @@ from dockyard.storage.interface import (
     UploadInfo,
     UploadOffsetMismatch,
 )
+from dockyard.storage.writeback import start_writeback
 
 _WRITE_BUFFER = 1 << 20
 _READ_CHUNK = 1 << 20
@@ -193,14 +194,16 @@ class FilesystemDriver(StorageDriver):
                     if batch >= _WRITE_BUFFER:
                         if in_flight is not None:
                             await in_flight
-                        in_flight = loop.run_in_executor(None, _writev_all, fd, parts)
+                        in_flight = loop.run_in_executor(
+                            None, _write_batch, fd, parts, size, batch, self.fsync
+                        )
                         size += batch
                         parts, batch = [], 0
             finally:
                 if in_flight is not None:
                     await in_flight
             if parts:
-                await anyio.to_thread.run_sync(_writev_all, fd, parts)
+                await anyio.to_thread.run_sync(_write_batch, fd, parts, size, batch, self.fsync)
                 size += batch
             return size
         finally:
@@ -311,6 +314,14 @@ def _upload_state(directory: Path) -> tuple[datetime, int] | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     return latest, size
+
+
+def _write_batch(fd: int, parts: list[bytes], offset: int, length: int, fsync: bool) -> None:
+    """Write a batch of an upload at ``offset``; with fsync on, start its writeback now so the
+    fsync when the upload becomes a blob has little left to do."""
+    _writev_all(fd, parts)
+    if fsync:
+        start_writeback(fd, offset, length)
 
 
 def _writev_all(fd: int, parts: list[bytes]) -> None:
