@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -206,6 +207,12 @@ def _error_text(exc: BaseException) -> str:
     return text if len(text) <= 600 else text[:600] + "..."
 
 
+def settle_disk() -> None:
+    """Write out every dirty page now, so that a measurement does not pay for the writeback
+    of data the previous one (the other server's, often) left in the page cache."""
+    os.sync()
+
+
 def run_workload(bench: Bench, workload: Workload) -> list[Row]:
     """Measure ``workload`` on each of its servers in turn; errors become row errors."""
     labels = bench.labels()
@@ -239,6 +246,7 @@ def run_workload(bench: Bench, workload: Workload) -> list[Row]:
         for server_name in workload.servers:
             server = bench.servers[server_name]
             bench.log(f"{workload.name}: {server_name}")
+            settle_disk()
             started = time.monotonic()
             try:
                 measured = workload.measure(bench, server, state)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.client import RegistryClient
-from bench.core import Bench, Measured, Metric, Workload
+from bench.core import Bench, Measured, Metric, Workload, settle_disk
 from bench.data import random_bytes
 from bench.report import Target
 from bench.servers import Server
@@ -103,6 +103,7 @@ def _push_pull(server: Server, state: DockerState) -> tuple[float, float, int]:
     engine = state.engine
     ref = f"{server.host}/{REPO}:1"
     engine.docker("tag", state.local_ref, ref)
+    settle_disk()
     started = time.perf_counter()
     pushed = engine.docker("push", ref, timeout=600).stdout
     push_seconds = time.perf_counter() - started
@@ -111,6 +112,7 @@ def _push_pull(server: Server, state: DockerState) -> tuple[float, float, int]:
         raise RuntimeError(f"docker push uploaded {uploaded} of {state.layers} layers:\n{pushed}")
     # Remove every local name of the image, so that the pull downloads all its layers.
     engine.remove_images(*dict.fromkeys((state.local_ref, ref)))
+    settle_disk()
     started = time.perf_counter()
     out = engine.docker("pull", ref, timeout=600).stdout
     pull_seconds = time.perf_counter() - started
