@@ -13,11 +13,12 @@ buffers are in its jemalloc, which this does not reach.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ctypes
 import logging
 import sys
 from typing import Protocol
+
+from dockyard.background import BackgroundTask
 
 log = logging.getLogger("dockyard.memory")
 
@@ -110,7 +111,7 @@ class HeapTrimmer:
         self.threshold = threshold
         self.trims = 0
         self._low = allocator.free_bytes()
-        self._task: asyncio.Task[None] | None = None
+        self._background = BackgroundTask(self._run)
 
     def check(self) -> bool:
         """Trim if the free memory grew enough since the low point; True if it trimmed."""
@@ -125,16 +126,11 @@ class HeapTrimmer:
 
     def start(self) -> None:
         """Check every ``interval`` seconds in the background."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        self._background.start()
 
     async def stop(self) -> None:
         """Stop the background task."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from dockyard.background import BackgroundTask
 from dockyard.hub.webhooks import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -84,7 +85,7 @@ class Hookshot:
         self.policy = policy
         self._given_transport = transport
         self._transport: httpx.AsyncBaseTransport | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._background = BackgroundTask(self._run)
         self._wakeup = asyncio.Event()
         self._next_prune = 0.0
 
@@ -104,16 +105,11 @@ class Hookshot:
 
     def start(self) -> None:
         """Run the delivery loop in the background."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        self._background.start()
 
     async def stop(self) -> None:
         """Stop the loop. Deliveries in flight are retried once their lease runs out."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
         if self._transport is not None:
             await self._transport.aclose()
             self._transport = None

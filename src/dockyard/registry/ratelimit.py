@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from dockyard.background import BackgroundTask
 from dockyard.metadata.ratelimit_store import RateLimitStore
 
 log = logging.getLogger("dockyard.ratelimit")
@@ -54,7 +55,7 @@ class RateLimiter:
     sync_interval: float = 1.0
     _window_start: int = 0
     _counters: dict[str, _Counter] = field(default_factory=dict)
-    _task: asyncio.Task[None] | None = None
+    _background: BackgroundTask | None = None
 
     def check(self, address: str, username: str | None, *, count: bool) -> Decision:
         """Decide for one manifest request; ``count`` is False for HEAD (shown, not counted)."""
@@ -106,16 +107,14 @@ class RateLimiter:
 
     def start(self) -> None:
         """Sync in the background every ``sync_interval`` seconds."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        if self._background is None:
+            self._background = BackgroundTask(self._run)
+        self._background.start()
 
     async def stop(self) -> None:
         """Stop syncing, after one last sync."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._background is not None:
+            await self._background.stop()
         await self.sync()
 
     async def _run(self) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
+from dockyard.background import BackgroundTask
 from dockyard.metadata.store import PullTally, RegistryStore, utcnow
 
 log = logging.getLogger("dockyard.stats")
@@ -18,7 +18,7 @@ class PullRecorder:
         self.store = store
         self.interval = interval
         self._pending: dict[str, PullTally] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._background = BackgroundTask(self._run)
 
     def record(self, repository: str, tag: str | None, digest: str) -> None:
         """Count one pull (cheap: a dict update)."""
@@ -49,16 +49,11 @@ class PullRecorder:
 
     def start(self) -> None:
         """Flush every ``interval`` seconds in the background."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        self._background.start()
 
     async def stop(self) -> None:
         """Stop the background task and flush what is left."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
         await self.flush()
 
     async def _run(self) -> None:
