@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,14 +31,6 @@ def digest(data: bytes | str) -> str:
     """``sha256:hex`` of ``data``."""
     raw = data.encode() if isinstance(data, str) else data
     return "sha256:" + hashlib.sha256(raw).hexdigest()
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    """A Database on a fresh, migrated database of each backend."""
-    database = Database(database_url)
-    yield database
-    await database.close()
 
 
 @pytest.fixture

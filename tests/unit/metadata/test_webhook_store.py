@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -17,14 +16,6 @@ from dockyard.metadata.store import aware_utc, utcnow
 from dockyard.metadata.webhook_store import NewDelivery, WebhookRecord, WebhookStore
 
 LEASE = timedelta(seconds=60)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    """A Database on a fresh, migrated database of each backend."""
-    database = Database(database_url)
-    yield database
-    await database.close()
 
 
 @pytest.fixture
