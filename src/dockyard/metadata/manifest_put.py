@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dockyard.metadata.prepared import Prepared, Transaction
@@ -70,6 +70,18 @@ class _Statements:
     upsert_tag: Prepared
 
 
+def _present_in_repository(table: Table) -> Prepared:
+    """Those of the ``digests`` that ``table`` (blob links, manifests) has for ``repository``."""
+    return Prepared(
+        select(table.c.digest)
+        .join(repositories, repositories.c.id == table.c.repository_id)
+        .where(
+            repositories.c.name == bindparam("repository"),
+            table.c.digest.in_(bindparam("digests", expanding=True)),
+        )
+    )
+
+
 @cache
 def _statements(dialect: str) -> _Statements:
     """The PUT's statements for ``dialect`` (``sqlite`` or ``postgresql``), built once."""
@@ -86,22 +98,8 @@ def _statements(dialect: str) -> _Statements:
             .where(repositories.c.name == bindparam("repository"))
             .with_for_update(key_share=True)
         ),
-        present_blobs=Prepared(
-            select(repository_blobs.c.digest)
-            .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
-            .where(
-                repositories.c.name == bindparam("repository"),
-                repository_blobs.c.digest.in_(bindparam("digests", expanding=True)),
-            )
-        ),
-        present_manifests=Prepared(
-            select(manifests.c.digest)
-            .join(repositories, repositories.c.id == manifests.c.repository_id)
-            .where(
-                repositories.c.name == bindparam("repository"),
-                manifests.c.digest.in_(bindparam("digests", expanding=True)),
-            )
-        ),
+        present_blobs=_present_in_repository(repository_blobs),
+        present_manifests=_present_in_repository(manifests),
         # The UPDATE comes first so the repository row is locked (PostgreSQL) before any
         # manifest or tag row: writers of one repository queue instead of deadlocking.
         touch_repository=Prepared(
