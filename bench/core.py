@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -22,7 +23,10 @@ class Profile:
     name: str
     blob_size: int
     chunk_size: int
+    #: Rounds of the push workloads (one push per server each).
     push_repeats: int
+    #: Rounds of the blob GET workload, and GETs per server in each.
+    get_rounds: int
     get_repeats: int
     range_size: int
     range_connections: int
@@ -52,7 +56,8 @@ FULL = Profile(
     blob_size=256 * MIB,
     chunk_size=8 * MIB,
     push_repeats=3,
-    get_repeats=15,
+    get_rounds=5,
+    get_repeats=3,
     range_size=1 * MIB,
     range_connections=8,
     range_seconds=10,
@@ -81,7 +86,8 @@ QUICK = Profile(
     blob_size=16 * MIB,
     chunk_size=4 * MIB,
     push_repeats=1,
-    get_repeats=2,
+    get_rounds=2,
+    get_repeats=1,
     range_size=256 * 1024,
     range_connections=4,
     range_seconds=1,
@@ -186,6 +192,8 @@ class Bench:
 
 
 Measure = Callable[[Bench, Server, Any], Measured]
+#: Measures round ``number`` (from 0) of a workload measured in rounds on one server.
+RoundMeasure = Callable[[Bench, Server, Any, int], Measured]
 
 
 @dataclass(frozen=True)
@@ -193,13 +201,22 @@ class Workload:
     name: str
     help: str
     metrics: tuple[Metric, ...]
-    measure: Measure
+    #: Measures the workload on one server at a time (all of it, then the next server) ...
+    measure: Measure | None = None
+    #: ... or in rounds, the servers taking turns (A B, B A, A B, ...), so that a slow spell of
+    #: the machine (its disk above all) falls on both; each figure is the median over rounds.
+    measure_round: RoundMeasure | None = None
+    rounds: Callable[[Profile], int] = lambda _: 1
     servers: tuple[str, ...] = SERVERS
     #: Runs once before the servers are measured (its value is passed to ``measure``).
     setup: Callable[[Bench], Any] | None = None
     teardown: Callable[[Any], None] | None = None
     #: Notes printed under the table (e.g. how each server was driven).
     note: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.measure is None) == (self.measure_round is None):
+            raise ValueError(f"workload {self.name}: give exactly one of measure, measure_round")
 
 
 def _error_text(exc: BaseException) -> str:
@@ -214,7 +231,8 @@ def settle_disk() -> None:
 
 
 def run_workload(bench: Bench, workload: Workload) -> list[Row]:
-    """Measure ``workload`` on each of its servers in turn; errors become row errors."""
+    """Measure ``workload`` on each of its servers (in turn or in rounds); errors become row
+    errors."""
     labels = bench.labels()
     rows = [
         Row(
@@ -243,28 +261,22 @@ def run_workload(bench: Bench, workload: Workload) -> list[Row]:
         details["setup_error"] = _error_text(exc)
         return rows
     try:
-        for server_name in workload.servers:
-            server = bench.servers[server_name]
-            bench.log(f"{workload.name}: {server_name}")
-            settle_disk()
-            started = time.monotonic()
-            try:
-                measured = workload.measure(bench, server, state)
-            except Exception as exc:
-                bench.log(f"{workload.name}: {server_name} failed: {_error_text(exc)}")
+        if workload.measure_round is not None:
+            results = _measure_in_rounds(bench, workload, workload.measure_round, state)
+        else:
+            results = _measure_in_turn(bench, workload, state)
+        for server_name, result in results.items():
+            if isinstance(result, str):
                 for row in rows:
-                    row.errors[server_name] = _error_text(exc)
-                details[server_name] = {"error": _error_text(exc)}
+                    row.errors[server_name] = result
+                details[server_name] = {"error": result}
                 continue
-            measured.details["wall_seconds"] = round(time.monotonic() - started, 3)
-            bench.notes.extend(
-                f"{workload.name} [{server_name}]: {note}" for note in measured.notes
-            )
-            details[server_name] = measured.details
+            bench.notes.extend(f"{workload.name} [{server_name}]: {note}" for note in result.notes)
+            details[server_name] = result.details
             for metric, row in zip(workload.metrics, rows, strict=True):
-                row.set(server_name, measured.figures.get(metric.key))
+                row.set(server_name, result.figures.get(metric.key))
                 if metric.reference_key and server_name == "dockyard":
-                    row.reference = measured.figures.get(metric.reference_key)
+                    row.reference = result.figures.get(metric.reference_key)
     finally:
         if workload.teardown is not None and state is not None:
             try:
@@ -272,3 +284,78 @@ def run_workload(bench: Bench, workload: Workload) -> list[Row]:
             except Exception as exc:
                 bench.log(f"{workload.name}: teardown failed: {_error_text(exc)}")
     return rows
+
+
+def _measure_once(
+    bench: Bench,
+    workload: Workload,
+    server_name: str,
+    measure: RoundMeasure,
+    state: Any,
+    number: int,
+) -> Measured | str:
+    """One measurement on one server after the disk settled: its result or its error text."""
+    server = bench.servers[server_name]
+    settle_disk()
+    started = time.monotonic()
+    try:
+        measured = measure(bench, server, state, number)
+    except Exception as exc:
+        bench.log(f"{workload.name}: {server_name} failed: {_error_text(exc)}")
+        return _error_text(exc)
+    measured.details["wall_seconds"] = round(time.monotonic() - started, 3)
+    return measured
+
+
+def _measure_in_turn(bench: Bench, workload: Workload, state: Any) -> dict[str, Measured | str]:
+    measure = workload.measure
+    assert measure is not None
+
+    def whole(bench: Bench, server: Server, state: Any, _: int) -> Measured:
+        return measure(bench, server, state)
+
+    results: dict[str, Measured | str] = {}
+    for server_name in workload.servers:
+        bench.log(f"{workload.name}: {server_name}")
+        results[server_name] = _measure_once(bench, workload, server_name, whole, state, 0)
+    return results
+
+
+def _measure_in_rounds(
+    bench: Bench, workload: Workload, measure: RoundMeasure, state: Any
+) -> dict[str, Measured | str]:
+    """Every round on every server, the order of the servers reversed each round; per figure
+    the median over the rounds. A server that fails a round is not measured further."""
+    count = max(1, workload.rounds(bench.profile))
+    done: dict[str, list[Measured]] = {name: [] for name in workload.servers}
+    failed: dict[str, str] = {}
+    for number in range(count):
+        order = workload.servers if number % 2 == 0 else tuple(reversed(workload.servers))
+        for server_name in order:
+            if server_name in failed:
+                continue
+            bench.log(f"{workload.name}: {server_name}, round {number + 1} of {count}")
+            result = _measure_once(bench, workload, server_name, measure, state, number)
+            if isinstance(result, str):
+                failed[server_name] = result
+            else:
+                done[server_name].append(result)
+    results: dict[str, Measured | str] = dict(failed)
+    for server_name, measured in done.items():
+        if server_name not in failed:
+            results[server_name] = combine_rounds(measured)
+    return results
+
+
+def combine_rounds(rounds: list[Measured]) -> Measured:
+    """Per figure the median over ``rounds``; each round's details kept in order."""
+    keys = [key for key in rounds[0].figures if all(key in r.figures for r in rounds)]
+    return Measured(
+        {key: statistics.median(r.figures[key] for r in rounds) for key in keys},
+        {
+            "rounds": len(rounds),
+            "round_details": [r.details for r in rounds],
+            "wall_seconds": round(sum(r.details.get("wall_seconds", 0.0) for r in rounds), 3),
+        },
+        [note for r in rounds for note in r.notes],
+    )

@@ -43,51 +43,44 @@ def _source(bench: Bench) -> BlobSource:
     return source
 
 
-def _measure_push_monolithic(bench: Bench, server: Server, source: BlobSource) -> Measured:
-    size_mib = source.size / MIB
-    rates: list[float] = []
-    seconds: list[float] = []
+def _measure_push_monolithic(
+    bench: Bench, server: Server, source: BlobSource, number: int
+) -> Measured:
+    """One monolithic push of a blob new to the server (round ``number``)."""
     repo = "bench/push-monolithic"
     with _client(server) as client:
         method = client.upload_method(repo)
-        for number in range(bench.profile.push_repeats):
-            data, digest = source.variant(number)
-            started = time.perf_counter()
-            client.push_blob(repo, data, digest)
-            elapsed = time.perf_counter() - started
-            rates.append(size_mib / elapsed)
-            seconds.append(elapsed)
-            if not client.blob_exists(repo, digest):
-                raise RegistryError(f"pushed blob {digest} is not there")
+        data, digest = source.variant(number)
+        started = time.perf_counter()
+        client.push_blob(repo, data, digest)
+        elapsed = time.perf_counter() - started
+        if not client.blob_exists(repo, digest):
+            raise RegistryError(f"pushed blob {digest} is not there")
     return Measured(
-        {"mib_s": statistics.median(rates)},
-        {"upload_method": method, "blob_mib": size_mib, **_rate_details(rates, seconds)},
+        {"mib_s": source.size / MIB / elapsed},
+        {"upload_method": method, "blob_mib": source.size / MIB, "seconds": round(elapsed, 4)},
     )
 
 
-def _measure_push_chunked(bench: Bench, server: Server, source: BlobSource) -> Measured:
-    size_mib = source.size / MIB
-    rates: list[float] = []
-    seconds: list[float] = []
-    patches = 0
+def _measure_push_chunked(
+    bench: Bench, server: Server, source: BlobSource, number: int
+) -> Measured:
+    """One chunked push of a blob new to the server (round ``number``)."""
     repo = "bench/push-chunked"
     with _client(server) as client:
-        for number in range(bench.profile.push_repeats):
-            data, digest = source.variant(1000 + number)
-            started = time.perf_counter()
-            patches = client.push_blob_chunked(repo, data, digest, bench.profile.chunk_size)
-            elapsed = time.perf_counter() - started
-            rates.append(size_mib / elapsed)
-            seconds.append(elapsed)
-            if not client.blob_exists(repo, digest):
-                raise RegistryError(f"pushed blob {digest} is not there")
+        data, digest = source.variant(1000 + number)
+        started = time.perf_counter()
+        patches = client.push_blob_chunked(repo, data, digest, bench.profile.chunk_size)
+        elapsed = time.perf_counter() - started
+        if not client.blob_exists(repo, digest):
+            raise RegistryError(f"pushed blob {digest} is not there")
     return Measured(
-        {"mib_s": statistics.median(rates)},
+        {"mib_s": source.size / MIB / elapsed},
         {
-            "blob_mib": size_mib,
+            "blob_mib": source.size / MIB,
             "chunk_mib": bench.profile.chunk_size / MIB,
             "patches": patches,
-            **_rate_details(rates, seconds),
+            "seconds": round(elapsed, 4),
         },
     )
 
@@ -100,19 +93,20 @@ def _ensure_get_blob(client: RegistryClient, source: BlobSource) -> tuple[memory
     return data, digest
 
 
-def _measure_blob_get(bench: Bench, server: Server, source: BlobSource) -> Measured:
+def _measure_blob_get(bench: Bench, server: Server, source: BlobSource, number: int) -> Measured:
+    """``get_repeats`` GETs of the same blob; their median rate."""
     buffer = memoryview(bytearray(source.size))
     rates: list[float] = []
     seconds: list[float] = []
     with _client(server) as client:
         _, digest = _ensure_get_blob(client, source)
-        for number in range(bench.profile.get_repeats):
+        for repeat in range(bench.profile.get_repeats):
             started = time.perf_counter()
             count = client.get_blob_into(GET_REPO, digest, buffer)
             elapsed = time.perf_counter() - started
             if count != source.size:
                 raise RegistryError(f"GET returned {count} bytes, expected {source.size}")
-            if number == 0 and sha256_digest(buffer) != digest:
+            if number == repeat == 0 and sha256_digest(buffer) != digest:
                 raise RegistryError("GET returned other bytes than were pushed")
             rates.append(source.size / MIB / elapsed)
             seconds.append(elapsed)
@@ -230,7 +224,8 @@ WORKLOADS = (
         name="push-monolithic",
         help="monolithic blob push (256 MiB), MiB/s",
         metrics=(Metric("mib_s", "blob push, monolithic {blob}", "MiB/s", Target(">=", 1.5)),),
-        measure=_measure_push_monolithic,
+        measure_round=_measure_push_monolithic,
+        rounds=lambda profile: profile.push_repeats,
         setup=_source,
         note=UPLOAD_NOTE,
     ),
@@ -242,14 +237,16 @@ WORKLOADS = (
                 "mib_s", "blob push, chunked {blob} in {chunk} PATCHes", "MiB/s", Target(">=", 1.5)
             ),
         ),
-        measure=_measure_push_chunked,
+        measure_round=_measure_push_chunked,
+        rounds=lambda profile: profile.push_repeats,
         setup=_source,
     ),
     Workload(
         name="blob-get",
         help="blob GET (256 MiB), MiB/s",
         metrics=(Metric("mib_s", "blob GET {blob}", "MiB/s", Target(">=", 1.0)),),
-        measure=_measure_blob_get,
+        measure_round=_measure_blob_get,
+        rounds=lambda profile: profile.get_rounds,
         setup=_source,
     ),
     Workload(
