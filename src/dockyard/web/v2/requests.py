@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import Message
 
 from dockyard.oci.names import official_name
 from dockyard.registry.errors import SizeInvalid, UploadInvalid
@@ -26,11 +28,33 @@ def services(request: Request) -> RegistryServices:
     return registry
 
 
-async def body_chunks(request: Request) -> AsyncIterator[bytes]:
-    """The request body as it arrives, without empty chunks."""
-    async for chunk in request.stream():
-        if chunk:
-            yield chunk
+async def body_chunks(request: Request) -> AsyncGenerator[bytes, None]:
+    """The request body as it arrives, without empty chunks.
+
+    The next message is asked for before a chunk is handed on, so the server fetches it while
+    the chunk is hashed and written: a chunked upload (docker sends ~32 KiB chunks) costs one
+    hand-over between the server's threads and the event loop per chunk, and overlapping that
+    wait with the work made such uploads ~25% faster (docs/performance.md).
+    """
+    receive = request.receive
+    pending: asyncio.Future[Message] = asyncio.ensure_future(receive())
+    try:
+        while True:
+            message = await pending
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            more = bool(message.get("more_body", False))
+            if more:
+                pending = asyncio.ensure_future(receive())
+            chunk: bytes = message.get("body", b"")
+            if chunk:
+                yield chunk
+            if not more:
+                return
+    finally:
+        if not pending.done():
+            # The consumer stopped early (an error, a size limit): nobody wants that message.
+            pending.cancel()
 
 
 def content_length(request: Request) -> int | None:
