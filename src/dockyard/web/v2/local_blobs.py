@@ -22,11 +22,17 @@ from starlette.types import Receive, Scope, Send
 
 from dockyard.registry.errors import BlobUnknown
 
-#: Bytes read per thread hop (4 MiB measured fastest: 2 MiB pays more hops per byte, 8 MiB
-#: pieces are allocated by fresh page faults every time; docs/performance.md).
+#: Bytes read per thread hop by a download that reads ahead alone: 4 MiB measured
+#: fastest (2 MiB pays more hops per byte; 8 MiB pieces are allocated by fresh page faults
+#: every time; docs/performance.md).
 READ_BYTES = 4 << 20
-#: Downloads of one process that read ahead at once (each holds up to four READ_BYTES pieces:
-#: the one being sent, the one being read and the server's copies; 64 MiB in all).
+#: Bytes read per thread hop while more downloads read ahead: the server queues up to about
+#: eight pieces of a download to a slower client, and memory that a burst of downloads touched
+#: mostly stays with the process.
+READ_BYTES_SHARED = 1 << 20
+SHARED_AFTER = 1
+#: Downloads of one process that read ahead at once (about 96 MiB of queued pieces at most);
+#: further whole-blob downloads go by pathsend.
 READ_AHEAD_SENDS = 4
 
 
@@ -93,21 +99,23 @@ class LocalBlobResponse(Response):
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        read_ahead = self.length > READ_BYTES and READ_AHEAD.take()
+        read_ahead = self.length > READ_BYTES_SHARED and READ_AHEAD.take()
         try:
             pathsend = "http.response.pathsend" in scope.get("extensions", {})
             if not self.partial and not read_ahead and pathsend and self.length > READ_BYTES:
                 await send(self._start())
                 await send({"type": "http.response.pathsend", "path": str(self.path)})
                 return
-            await self._send_pieces(send, read_ahead=read_ahead)
+            shared = read_ahead and READ_AHEAD.used > SHARED_AFTER
+            piece_size = READ_BYTES_SHARED if shared else READ_BYTES
+            await self._send_pieces(send, read_ahead=read_ahead, piece_size=piece_size)
         finally:
             if read_ahead:
                 READ_AHEAD.give()
 
-    async def _send_pieces(self, send: Send, *, read_ahead: bool) -> None:
+    async def _send_pieces(self, send: Send, *, read_ahead: bool, piece_size: int) -> None:
         loop = asyncio.get_running_loop()
-        size = min(self.length, READ_BYTES)
+        size = min(self.length, piece_size)
         try:
             fd, piece = await loop.run_in_executor(
                 None, _open_and_read, self.path, self.offset, size
@@ -123,7 +131,7 @@ class LocalBlobResponse(Response):
                 sent += len(piece)
                 more = sent < self.length and len(piece) == size
                 if more:
-                    size = min(self.length - sent, READ_BYTES)
+                    size = min(self.length - sent, piece_size)
                     if read_ahead:
                         pending = loop.run_in_executor(None, os.pread, fd, size, self.offset + sent)
                 await send({"type": "http.response.body", "body": piece, "more_body": more})
