@@ -3,7 +3,8 @@
 Starlette's ``FileResponse`` stats, opens, seeks, reads and closes the file in separate thread
 hops for every request and re-derives what the registry already knows (the size, an ETag).
 Here the size comes from the metadata and the file is read with ``pread`` in
-:data:`READ_BYTES` pieces, the next piece read in a thread while the current one is sent.
+:data:`READ_BYTES` pieces (:data:`READ_BYTES_SHARED` while other downloads read ahead), the
+next piece read in a thread while the current one is sent.
 Measured against Granian's ``http.response.pathsend`` (which reads 128 KiB at a time through
 its blocking-thread pool), this sends a whole blob faster at about the same CPU per byte; it
 holds a few pieces in memory per download, so at most :data:`READ_AHEAD_SENDS` downloads at a
