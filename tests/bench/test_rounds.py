@@ -7,7 +7,7 @@ from typing import Any, cast
 
 import pytest
 
-from bench.core import QUICK, Bench, Measured, Metric, Workload, run_workload
+from bench.core import QUICK, Bench, Measured, Metric, RoundMeasure, Workload, run_workload
 from bench.servers import Server
 
 
@@ -21,6 +21,18 @@ def _bench(tmp_path: Path) -> Bench:
     return Bench(profile=QUICK, servers=servers, workdir=tmp_path, fsync=True, dockyard_workers=1)
 
 
+def _three_rounds(measure: RoundMeasure) -> Workload:
+    """A workload of one metric, ``rate``, measured in three rounds (setup gives "state")."""
+    return Workload(
+        name="w",
+        help="",
+        metrics=(Metric("rate", "rate", "x"),),
+        measure_round=measure,
+        rounds=lambda _: 3,
+        setup=lambda _: "state",
+    )
+
+
 def test_servers_take_turns_and_figures_are_medians(tmp_path: Path) -> None:
     calls: list[tuple[str, int]] = []
     rates = {"dockyard": [30.0, 10.0, 20.0], "distribution": [1.0, 5.0, 3.0]}
@@ -30,16 +42,8 @@ def test_servers_take_turns_and_figures_are_medians(tmp_path: Path) -> None:
         assert state == "state"
         return Measured({"rate": rates[server.name][number]}, {"n": number}, [f"r{number}"])
 
-    workload = Workload(
-        name="w",
-        help="",
-        metrics=(Metric("rate", "rate", "x"),),
-        measure_round=measure,
-        rounds=lambda _: 3,
-        setup=lambda _: "state",
-    )
     bench = _bench(tmp_path)
-    (row,) = run_workload(bench, workload)
+    (row,) = run_workload(bench, _three_rounds(measure))
     assert calls == [
         ("dockyard", 0),
         ("distribution", 0),
@@ -64,15 +68,8 @@ def test_a_failed_round_stops_that_server_only(tmp_path: Path) -> None:
             raise RuntimeError("boom")
         return Measured({"rate": 1.0 + number})
 
-    workload = Workload(
-        name="w",
-        help="",
-        metrics=(Metric("rate", "rate", "x"),),
-        measure_round=measure,
-        rounds=lambda _: 3,
-    )
     bench = _bench(tmp_path)
-    (row,) = run_workload(bench, workload)
+    (row,) = run_workload(bench, _three_rounds(measure))
     assert ("distribution", 2) not in calls
     assert ("dockyard", 2) in calls
     assert row.dockyard == 2.0
