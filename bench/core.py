@@ -24,7 +24,7 @@ class Profile:
     blob_size: int
     chunk_size: int
     #: Rounds of the push workloads (one push per server each).
-    push_repeats: int
+    push_rounds: int
     #: Rounds of the blob GET workload, and GETs per server in each.
     get_rounds: int
     get_repeats: int
@@ -55,7 +55,7 @@ FULL = Profile(
     name="full",
     blob_size=256 * MIB,
     chunk_size=8 * MIB,
-    push_repeats=3,
+    push_rounds=3,
     get_rounds=5,
     get_repeats=3,
     range_size=1 * MIB,
@@ -85,7 +85,7 @@ QUICK = Profile(
     name="quick",
     blob_size=16 * MIB,
     chunk_size=4 * MIB,
-    push_repeats=1,
+    push_rounds=1,
     get_rounds=2,
     get_repeats=1,
     range_size=256 * 1024,

@@ -225,7 +225,7 @@ WORKLOADS = (
         help="monolithic blob push (256 MiB), MiB/s",
         metrics=(Metric("mib_s", "blob push, monolithic {blob}", "MiB/s", Target(">=", 1.5)),),
         measure_round=_measure_push_monolithic,
-        rounds=lambda profile: profile.push_repeats,
+        rounds=lambda profile: profile.push_rounds,
         setup=_source,
         note=UPLOAD_NOTE,
     ),
@@ -238,7 +238,7 @@ WORKLOADS = (
             ),
         ),
         measure_round=_measure_push_chunked,
-        rounds=lambda profile: profile.push_repeats,
+        rounds=lambda profile: profile.push_rounds,
         setup=_source,
     ),
     Workload(

@@ -27,12 +27,11 @@ from dockyard.registry.errors import BlobUnknown
 #: fastest (2 MiB pays more hops per byte; 8 MiB pieces are allocated by fresh page faults
 #: every time; docs/performance.md).
 READ_BYTES = 4 << 20
-#: Bytes read per thread hop while more downloads read ahead: the server queues up to about
-#: eight pieces of a download to a slower client, and memory that a burst of downloads touched
-#: mostly stays with the process.
+#: Bytes read per thread hop while other downloads read ahead too: the server queues up to
+#: about eight pieces of a download to a slower client, and memory that a burst of downloads
+#: touched mostly stays with the process.
 READ_BYTES_SHARED = 1 << 20
-SHARED_AFTER = 1
-#: Downloads of one process that read ahead at once (about 96 MiB of queued pieces at most);
+#: Downloads of one process that read ahead at once (about 56 MiB of queued pieces at most);
 #: further whole-blob downloads go by pathsend.
 READ_AHEAD_SENDS = 4
 
@@ -107,8 +106,8 @@ class LocalBlobResponse(Response):
                 await send(self._start())
                 await send({"type": "http.response.pathsend", "path": str(self.path)})
                 return
-            shared = read_ahead and READ_AHEAD.used > SHARED_AFTER
-            piece_size = READ_BYTES_SHARED if shared else READ_BYTES
+            alone = READ_AHEAD.used <= 1
+            piece_size = READ_BYTES if alone or not read_ahead else READ_BYTES_SHARED
             await self._send_pieces(send, read_ahead=read_ahead, piece_size=piece_size)
         finally:
             if read_ahead:

@@ -34,7 +34,7 @@ async def body_chunks(request: Request) -> AsyncGenerator[bytes, None]:
     The next message is asked for before a chunk is handed on, so the server fetches it while
     the chunk is hashed and written: a chunked upload (docker sends ~32 KiB chunks) costs one
     hand-over between the server's threads and the event loop per chunk, and overlapping that
-    wait with the work made such uploads ~25% faster (docs/performance.md).
+    wait with the work made receiving such a body about 25% faster (docs/performance.md).
     """
     receive = request.receive
     pending: asyncio.Future[Message] = asyncio.ensure_future(receive())
